@@ -1,2 +1,3 @@
 export * from './diagnostic.js';
 export * from './source-text.js';
+export * from './suggest.js';
