@@ -1,0 +1,541 @@
+// The backtest: drives the shared journey core on a virtual clock over a dataset's real events from `now`
+// to `now + horizon`. Event entries and goals come from the data; delivery, opens and clicks are drawn
+// from each channel's `simulate` rates with seeded hashes; segment entry is re-evaluated on each event of
+// the customer and at every refresh tick (the engine's rule). No wall clock, no Math.random.
+import cronParser from 'cron-parser';
+import type { ChannelDef, JourneyDef, PolicyDef, Project } from '../config/model.js';
+import { advanceRun, listensForGoal, newRunState, type StepContext } from '../core/journey-step.js';
+import { unitHash } from '../core/hash.js';
+import { isValidZone } from '../core/local-time.js';
+import type { LedgerView } from '../core/policy-gate.js';
+import type { Effect, MessageStatus, RunInput, RunState } from '../core/types.js';
+import type { Dataset } from '../dataset/dataset.js';
+import type { CompiledExpression, EvalEnv } from '../expr/api.js';
+import type { InputValue } from '../model/inputs.js';
+import { countSmsSegments, renderMessage, type RenderContext } from '../templates/index.js';
+import { CustomerInputs, type DerivedProvider } from './customer-inputs.js';
+import { MinHeap } from './min-heap.js';
+
+export interface SimulationOptions {
+  now: number;
+  horizonMs: number;
+  seed: number;
+  /** Customers whose every step is recorded (indices into the dataset). */
+  traceCustomers?: readonly number[];
+  derived?: DerivedProvider;
+}
+
+export interface StepStats {
+  entered: number;
+  sent: Record<string, number>;
+  delivered: number;
+  opened: number;
+  clicked: number;
+  suppressed: Record<string, number>;
+  deferred: number;
+  cost: number;
+}
+
+export interface JourneyStats {
+  entered: number;
+  heldOut: number;
+  converted: number;
+  exited: number;
+  messages: number;
+  cost: number;
+  steps: Map<string, StepStats>;
+}
+
+export interface ChannelStats {
+  sent: number;
+  delivered: number;
+  opened: number;
+  clicked: number;
+  units: number;
+  cost: number;
+}
+
+export interface TraceRecord {
+  at: number;
+  journey?: string;
+  step?: string;
+  what: string;
+}
+
+export interface SimulationResult {
+  journeys: Map<string, JourneyStats>;
+  channels: Map<string, ChannelStats>;
+  /** Segment members at `now`. */
+  segments: Map<string, Uint8Array>;
+  traces: Map<number, TraceRecord[]>;
+  eventsInHorizon: number;
+  messages: number;
+  cost: number;
+  conversions: number;
+}
+
+type AgendaItem =
+  | { at: number; seq: number; kind: 'timer'; journey: number; customer: number; runId: string }
+  | { at: number; seq: number; kind: 'receipt'; journey: number; customer: number; messageId: string; status: MessageStatus; channel: string; step: string }
+  | { at: number; seq: number; kind: 'tick' }
+  | { at: number; seq: number; kind: 'schedule'; journey: number };
+
+type Unscheduled = AgendaItem extends infer T ? (T extends unknown ? Omit<T, 'seq'> : never) : never;
+
+const OPEN_DELAY_MEAN_MS = 3 * 3_600_000;
+const OPEN_DELAY_MAX_MS = 72 * 3_600_000;
+
+function emptyStep(): StepStats {
+  return { entered: 0, sent: {}, delivered: 0, opened: 0, clicked: 0, suppressed: {}, deferred: 0, cost: 0 };
+}
+
+export function simulate(project: Project, dataset: Dataset, options: SimulationOptions): SimulationResult {
+  return new Simulation(project, dataset, options).run();
+}
+
+class Simulation {
+  private readonly journeys: JourneyDef[];
+  private readonly stats: JourneyStats[];
+  private readonly channelStats = new Map<string, ChannelStats>();
+  private readonly runs: Map<number, RunState>[];
+  private readonly lastEntry: Map<number, number>[];
+  private readonly agenda = new MinHeap<AgendaItem>();
+  private seq = 0;
+  private readonly inputs: CustomerInputs;
+  private readonly profiles = new Map<number, Record<string, unknown>>();
+  private readonly zones = new Map<number, string>();
+  /** Per customer: marketing send times per channel (ascending). */
+  private readonly sends = new Map<number, { at: number; channel: string }[]>();
+  /** Per channel: send times and running total cost, for budgets. */
+  private readonly spendLog = new Map<string, { at: number[]; cumulative: number[] }>();
+  private readonly traces = new Map<number, TraceRecord[]>();
+  private readonly end: number;
+  private readonly inputScratch: InputValue[] = [];
+  private readonly policy: Map<string, PolicyDef | undefined> = new Map();
+  private readonly seedText: string;
+
+  constructor(
+    private readonly project: Project,
+    private readonly dataset: Dataset,
+    private readonly options: SimulationOptions,
+  ) {
+    this.journeys = [...project.journeys.values()].sort((a, b) => a.meta.name.localeCompare(b.meta.name));
+    this.stats = this.journeys.map((j) => ({
+      entered: 0,
+      heldOut: 0,
+      converted: 0,
+      exited: 0,
+      messages: 0,
+      cost: 0,
+      steps: new Map(j.steps.map((s) => [s.id, emptyStep()])),
+    }));
+    this.runs = this.journeys.map(() => new Map());
+    this.lastEntry = this.journeys.map(() => new Map());
+    this.inputs = new CustomerInputs(dataset, options.derived);
+    this.end = options.now + options.horizonMs;
+    this.seedText = String(options.seed);
+    for (const c of options.traceCustomers ?? []) this.traces.set(c, []);
+    for (const ch of project.channels.values()) {
+      this.channelStats.set(ch.meta.name, { sent: 0, delivered: 0, opened: 0, clicked: 0, units: 0, cost: 0 });
+    }
+    for (const j of this.journeys) this.policy.set(j.meta.name, project.policies.get(j.policy ?? 'default'));
+  }
+
+  run(): SimulationResult {
+    const { now } = this.options;
+    const segments = this.audiences(now);
+    this.scheduleTicks();
+    const timeline = this.dataset.timeline(now, this.end);
+    let k = 0;
+    for (;;) {
+      const top = this.agenda.peek();
+      const nextEventAt = k < timeline.count ? timeline.ts[k] : Infinity;
+      // At equal times a customer's real event goes first, so a purchase is seen before a send at that instant.
+      if (k < timeline.count && (!top || nextEventAt <= top.at)) {
+        this.onDatasetEvent(timeline.customer[k], timeline.type[k], timeline.row[k], nextEventAt);
+        k++;
+        continue;
+      }
+      if (!top || top.at > this.end) break;
+      this.agenda.pop();
+      this.onAgenda(top);
+    }
+    let messages = 0;
+    let cost = 0;
+    let conversions = 0;
+    for (const s of this.stats) {
+      messages += s.messages;
+      cost += s.cost;
+      conversions += s.converted;
+    }
+    return {
+      journeys: new Map(this.journeys.map((j, i) => [j.meta.name, this.stats[i]])),
+      channels: this.channelStats,
+      segments,
+      traces: this.traces,
+      eventsInHorizon: timeline.count,
+      messages,
+      cost,
+      conversions,
+    };
+  }
+
+  // ---- time sources -----------------------------------------------------------------------------
+
+  private push(item: Unscheduled): void {
+    (item as AgendaItem).seq = this.seq++;
+    this.agenda.push(item as AgendaItem);
+  }
+
+  private scheduleTicks(): void {
+    const { now } = this.options;
+    const refresh = this.project.settings.segmentRefreshMs;
+    if (this.journeys.some((j) => j.entry.kind === 'segment')) {
+      for (let t = now; t <= this.end; t += refresh) this.push({ at: t, kind: 'tick' });
+    }
+    this.journeys.forEach((j, index) => {
+      if (j.entry.kind !== 'schedule') return;
+      const it = cronParser.parseExpression(j.entry.cron, { currentDate: new Date(now), endDate: new Date(this.end), tz: this.project.settings.timezone });
+      while (it.hasNext()) this.push({ at: it.next().getTime(), kind: 'schedule', journey: index });
+    });
+  }
+
+  private onAgenda(item: AgendaItem): void {
+    switch (item.kind) {
+      case 'tick':
+        this.journeys.forEach((j, index) => {
+          if (j.entry.kind === 'segment') this.enterSegmentMembers(index, j.entry.segment, item.at);
+        });
+        return;
+      case 'schedule': {
+        const j = this.journeys[item.journey];
+        if (j.entry.kind !== 'schedule') return;
+        const segment = j.entry.segment;
+        if (segment) this.enterSegmentMembers(item.journey, segment, item.at);
+        else for (let c = 0; c < this.dataset.customerCount; c++) if (this.canEnter(item.journey, c, item.at)) this.enter(item.journey, c, item.at);
+        return;
+      }
+      case 'timer': {
+        const run = this.runs[item.journey].get(item.customer);
+        if (!run || run.runId !== item.runId || run.wakeAt !== item.at) return; // superseded
+        this.advance(item.journey, item.customer, { kind: 'timer', at: item.at });
+        return;
+      }
+      case 'receipt': {
+        const step = this.stats[item.journey].steps.get(item.step);
+        const ch = this.channelStats.get(item.channel);
+        if (item.status !== 'failed' && step && ch) {
+          step[item.status as 'delivered' | 'opened' | 'clicked']++;
+          ch[item.status as 'delivered' | 'opened' | 'clicked']++;
+        }
+        this.trace(item.customer, item.at, `${item.status} (${item.channel})`, this.journeys[item.journey].meta.name, item.step);
+        const run = this.runs[item.journey].get(item.customer);
+        if (run && run.messages[item.messageId]) {
+          this.advance(item.journey, item.customer, { kind: 'receipt', at: item.at, messageId: item.messageId, status: item.status });
+        }
+        return;
+      }
+    }
+  }
+
+  private onDatasetEvent(customer: number, typeId: number, row: number, at: number): void {
+    const table = this.dataset.eventTables[typeId];
+    let props: Record<string, unknown> | undefined;
+    const getProps = () => (props ??= this.dataset.eventProps(table, row));
+    this.trace(customer, at, `event ${table.name}`);
+    this.journeys.forEach((j, index) => {
+      const run = this.runs[index].get(customer);
+      if (run && listensForGoal(run, j, at)) {
+        this.advance(index, customer, { kind: 'event', at, type: table.name, props: getProps() });
+      }
+    });
+    this.journeys.forEach((j, index) => {
+      if (j.entry.kind === 'event') {
+        if (j.entry.event !== table.name || !this.canEnter(index, customer, at)) return;
+        if (j.entry.where && !this.test(j.entry.where, customer, at, getProps())) return;
+        this.enter(index, customer, at, { type: table.name, props: getProps() });
+      } else if (j.entry.kind === 'segment') {
+        if (this.canEnter(index, customer, at) && this.member(j.entry.segment, customer, at, new Map())) this.enter(index, customer, at);
+      }
+    });
+  }
+
+  // ---- entry ------------------------------------------------------------------------------------
+
+  private enterSegmentMembers(journey: number, segment: string, at: number): void {
+    const memo = new Map<string, boolean>();
+    for (let c = 0; c < this.dataset.customerCount; c++) {
+      if (!this.canEnter(journey, c, at)) continue;
+      memo.clear();
+      if (this.member(segment, c, at, memo)) this.enter(journey, c, at);
+    }
+  }
+
+  private canEnter(journey: number, customer: number, at: number): boolean {
+    const run = this.runs[journey].get(customer);
+    if (run && run.status === 'active') return false;
+    const last = this.lastEntry[journey].get(customer);
+    if (last === undefined) return true;
+    const r = this.journeys[journey].reentry;
+    switch (r.kind) {
+      case 'once':
+        return false;
+      case 'always':
+        return true;
+      case 'after':
+        return at >= last + r.ms;
+    }
+  }
+
+  private enter(journey: number, customer: number, at: number, event?: { type: string; props: Readonly<Record<string, unknown>> }): void {
+    const j = this.journeys[journey];
+    this.lastEntry[journey].set(customer, at);
+    const state = newRunState(j, this.dataset.customerId(customer), at);
+    this.runs[journey].set(customer, state);
+    this.stats[journey].entered++;
+    this.trace(customer, at, event ? `entered (event ${event.type})` : `entered (${j.entry.kind === 'event' ? 'event' : `segment ${j.entry.kind === 'segment' ? j.entry.segment : (j.entry.segment ?? 'schedule')}`})`, j.meta.name);
+    this.advance(journey, customer, { kind: 'enter', at, event });
+  }
+
+  // ---- the core ---------------------------------------------------------------------------------
+
+  private advance(journey: number, customer: number, input: RunInput): void {
+    const previous = this.runs[journey].get(customer)!;
+    const { state, effects } = advanceRun(previous, input, this.context(journey, customer));
+    this.runs[journey].set(customer, state);
+    for (const e of effects) this.apply(journey, customer, e);
+    if (state.status === 'active' && state.wakeAt !== undefined && state.wakeAt !== previous.wakeAt) {
+      this.push({ at: state.wakeAt, kind: 'timer', journey, customer, runId: state.runId });
+    } else if (state.status === 'active' && state.wakeAt !== undefined && input.kind === 'timer') {
+      this.push({ at: state.wakeAt, kind: 'timer', journey, customer, runId: state.runId });
+    }
+  }
+
+  private context(journey: number, customer: number): StepContext {
+    const j = this.journeys[journey];
+    return {
+      journey: j,
+      channels: this.project.channels,
+      cascades: this.project.cascades,
+      policy: this.policy.get(j.meta.name),
+      customer: { id: this.dataset.customerId(customer), profile: this.profile(customer), timezone: this.zone(customer) },
+      ledger: this.ledger(customer),
+      costOf: (channel, template) => this.costOf(channel, template, customer, journey),
+      test: (expr, at, event) => this.test(expr, customer, at, event),
+      seed: this.seedText,
+    };
+  }
+
+  private apply(journey: number, customer: number, e: Effect): void {
+    const j = this.journeys[journey];
+    const stats = this.stats[journey];
+    const name = j.meta.name;
+    switch (e.kind) {
+      case 'step':
+        stats.steps.get(e.step)!.entered++;
+        this.trace(customer, e.at, `step ${e.step}`, name, e.step);
+        return;
+      case 'skip': {
+        const s = stats.steps.get(e.step)!;
+        s.suppressed.condition = (s.suppressed.condition ?? 0) + 1;
+        this.trace(customer, e.at, 'skipped: condition false', name, e.step);
+        return;
+      }
+      case 'send': {
+        const channel = this.project.channels.get(e.channel)!;
+        const { cost, units } = this.price(channel, e.template, customer, journey);
+        const s = stats.steps.get(e.step)!;
+        s.sent[e.channel] = (s.sent[e.channel] ?? 0) + 1;
+        s.cost += cost;
+        stats.messages++;
+        stats.cost += cost;
+        const ch = this.channelStats.get(e.channel)!;
+        ch.sent++;
+        ch.units += units;
+        ch.cost += cost;
+        if (j.class === 'marketing') {
+          const list = this.sends.get(customer) ?? [];
+          list.push({ at: e.at, channel: e.channel });
+          this.sends.set(customer, list);
+        }
+        const log = this.spendLog.get(e.channel) ?? { at: [], cumulative: [] };
+        log.at.push(e.at);
+        log.cumulative.push((log.cumulative[log.cumulative.length - 1] ?? 0) + cost);
+        this.spendLog.set(e.channel, log);
+        this.trace(customer, e.at, `sent ${channel.type} '${e.template}' via ${e.channel}${e.cascade ? ` (cascade step ${e.cascade.index + 1})` : ''}${cost ? `, cost ${cost.toFixed(4)}` : ''}`, name, e.step);
+        this.scheduleReceipts(journey, customer, e.messageId, channel, e.step, e.at);
+        return;
+      }
+      case 'suppress': {
+        const s = stats.steps.get(e.step)!;
+        s.suppressed[e.reason] = (s.suppressed[e.reason] ?? 0) + 1;
+        this.trace(customer, e.at, `suppressed ${e.channel}: ${e.reason}${e.cascade ? ' (falls through)' : ''}`, name, e.step);
+        return;
+      }
+      case 'defer':
+        stats.steps.get(e.step)!.deferred++;
+        this.trace(customer, e.at, `deferred ${e.channel}: ${e.reason} until ${new Date(e.until).toISOString()}`, name, e.step);
+        return;
+      case 'cascade_stop':
+        this.trace(customer, e.at, `cascade stopped: ${e.why}`, name, e.step);
+        return;
+      case 'goal':
+        stats.converted++;
+        this.trace(customer, e.at, `goal ${j.goal?.event ?? ''}`.trim(), name);
+        return;
+      case 'exit':
+        if (e.reason === 'held_out') stats.heldOut++;
+        else stats.exited++;
+        this.trace(customer, e.at, `exit: ${e.reason}`, name);
+        return;
+    }
+  }
+
+  private scheduleReceipts(journey: number, customer: number, messageId: string, channel: ChannelDef, step: string, at: number): void {
+    const sim = channel.simulate;
+    const seed = this.seedText;
+    const base = { kind: 'receipt' as const, journey, customer, messageId, channel: channel.meta.name, step };
+    const deliveredAt = at + sim.latencyMs;
+    if (unitHash(seed, 'delivered', messageId) >= sim.delivered) {
+      this.push({ ...base, at: deliveredAt, status: 'failed' });
+      return;
+    }
+    this.push({ ...base, at: deliveredAt, status: 'delivered' });
+    if (sim.opened <= 0 || unitHash(seed, 'opened', messageId) >= sim.opened) return;
+    const u = unitHash(seed, 'open-delay', messageId);
+    const openedAt = deliveredAt + 60_000 + Math.min(OPEN_DELAY_MAX_MS, Math.round(-Math.log(1 - u) * OPEN_DELAY_MEAN_MS));
+    this.push({ ...base, at: openedAt, status: 'opened' });
+    // `clicked` is a share of delivered messages, like `opened`; every click follows an open.
+    if (sim.clicked <= 0 || unitHash(seed, 'clicked', messageId) >= Math.min(1, sim.clicked / sim.opened)) return;
+    const clickedAt = openedAt + 30_000 + Math.round(unitHash(seed, 'click-delay', messageId) * 1_800_000);
+    this.push({ ...base, at: clickedAt, status: 'clicked' });
+  }
+
+  // ---- customers, policy, money -----------------------------------------------------------------
+
+  private profile(customer: number): Record<string, unknown> {
+    let p = this.profiles.get(customer);
+    if (!p) {
+      p = this.dataset.profile(customer);
+      this.profiles.set(customer, p);
+    }
+    return p;
+  }
+
+  private zone(customer: number): string {
+    let z = this.zones.get(customer);
+    if (z === undefined) {
+      const own = this.profile(customer)[this.project.settings.timezoneAttribute];
+      z = isValidZone(own) ? own : this.project.settings.timezone;
+      this.zones.set(customer, z);
+    }
+    return z;
+  }
+
+  private ledger(customer: number): LedgerView {
+    return {
+      sendTimes: (channels, from, to) => {
+        const out: number[] = [];
+        for (const s of this.sends.get(customer) ?? []) if (s.at > from && s.at <= to && channels.includes(s.channel)) out.push(s.at);
+        return out;
+      },
+      spend: (channel, from, to) => {
+        const log = this.spendLog.get(channel);
+        if (!log || log.at.length === 0) return 0;
+        const upTo = (t: number) => {
+          let lo = 0;
+          let hi = log.at.length;
+          while (lo < hi) {
+            const mid = (lo + hi) >>> 1;
+            if (log.at[mid] <= t) lo = mid + 1;
+            else hi = mid;
+          }
+          return lo === 0 ? 0 : log.cumulative[lo - 1];
+        };
+        return upTo(to) - upTo(from);
+      },
+    };
+  }
+
+  private renderContext(customer: number, journey: number, at: number): RenderContext {
+    const run = this.runs[journey].get(customer);
+    const settings = this.project.settings;
+    const ctx: RenderContext = {
+      profile: this.profile(customer),
+      customerId: this.dataset.customerId(customer),
+      now: at,
+      timezone: this.zone(customer),
+      currency: settings.currency,
+      locale: settings.locale,
+      recentEvents: (type, n) => this.dataset.recentEvents(customer, type, n, at).map((e) => ({ ts: e.ts, props: e.props })),
+      product: (id) => this.dataset.product(id) as unknown as Record<string, unknown> | undefined,
+    };
+    if (run?.entryEvent) ctx.event = run.entryEvent.props;
+    if (settings.links.unsubscribe) ctx.unsubscribeUrl = `${settings.links.unsubscribe}/${encodeURIComponent(ctx.customerId)}`;
+    if (settings.links.preferences) ctx.preferencesUrl = `${settings.links.preferences}/${encodeURIComponent(ctx.customerId)}`;
+    const ltv = this.inputs.value(customer, { kind: 'ltv', key: 'ltv' }, at);
+    ctx.derived = { ltv: typeof ltv === 'number' ? ltv : null };
+    return ctx;
+  }
+
+  /** Cost and billing units of one message; SMS per segment counts the rendered text. */
+  private price(channel: ChannelDef, template: string, customer: number, journey: number): { cost: number; units: number } {
+    if (channel.cost.per === 'message' || channel.type !== 'sms') return { cost: channel.cost.amount, units: 1 };
+    const tpl = this.project.templates.get(template);
+    if (!tpl?.compiled.sms) return { cost: channel.cost.amount, units: 1 };
+    const run = this.runs[journey].get(customer);
+    const text = renderMessage(tpl.compiled, 'sms', this.renderContext(customer, journey, run?.enteredAt ?? this.options.now)).text;
+    const units = Math.max(1, countSmsSegments(text).segments);
+    return { cost: units * channel.cost.amount, units };
+  }
+
+  private costOf(channel: ChannelDef, template: string, customer: number, journey: number): number {
+    return this.price(channel, template, customer, journey).cost;
+  }
+
+  // ---- expressions ------------------------------------------------------------------------------
+
+  test(expr: CompiledExpression, customer: number, at: number, event?: Readonly<Record<string, unknown>>, memo = new Map<string, boolean>()): boolean {
+    const env: EvalEnv = {
+      now: at,
+      customerId: this.dataset.customerId(customer),
+      profile: this.profile(customer),
+      inputs: expr.inputs.length ? this.inputs.fill(customer, expr.inputs, at, []) : this.inputScratch,
+      segment: (name) => this.member(name, customer, at, memo),
+      bucketSeed: this.seedText,
+    };
+    if (event) env.event = event;
+    return expr.test(env);
+  }
+
+  member(segment: string, customer: number, at: number, memo: Map<string, boolean>): boolean {
+    const known = memo.get(segment);
+    if (known !== undefined) return known;
+    const def = this.project.segments.get(segment);
+    if (!def) return false;
+    memo.set(segment, false); // a cycle cannot occur (validated); this only guards re-entrancy
+    const result = this.test(def.where, customer, at, undefined, memo);
+    memo.set(segment, result);
+    return result;
+  }
+
+  private audiences(at: number): Map<string, Uint8Array> {
+    const out = new Map<string, Uint8Array>();
+    for (const name of this.project.segmentOrder) out.set(name, new Uint8Array(this.dataset.customerCount));
+    const memo = new Map<string, boolean>();
+    for (let c = 0; c < this.dataset.customerCount; c++) {
+      memo.clear();
+      for (const name of this.project.segmentOrder) if (this.member(name, c, at, memo)) out.get(name)![c] = 1;
+    }
+    return out;
+  }
+
+  private trace(customer: number, at: number, what: string, journey?: string, step?: string): void {
+    const list = this.traces.get(customer);
+    if (!list) return;
+    const rec: TraceRecord = { at, what };
+    if (journey) rec.journey = journey;
+    if (step) rec.step = step;
+    list.push(rec);
+  }
+}
