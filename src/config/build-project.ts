@@ -6,7 +6,7 @@ import { hasErrors } from '../diagnostics/diagnostic.js';
 import type { DataModel } from '../model/data-model.js';
 import { buildDataModel } from './build-data-model.js';
 import { buildCascade, buildChannel, buildJourney, buildMeta, buildPolicy, buildSegment, type BuildContext } from './build-objects.js';
-import { checkCascade, checkJourney, checkPolicy, checkUnsubscribe, orderSegments, type Known } from './check-references.js';
+import { checkCascade, checkGuardMetrics, checkJourney, checkPolicy, checkUnsubscribe, orderSegments, type Known } from './check-references.js';
 import type { CascadeDef, ChannelDef, JourneyDef, PolicyDef, Project, SegmentDef, TemplateDef } from './model.js';
 import { readDocuments, type KindedDocument } from './read-documents.js';
 import { buildTemplate, templateEventUsages, templateHasUnsubscribe } from './template-bridge.js';
@@ -96,6 +96,7 @@ export function loadProject(paths: readonly string[], options: LoadOptions = {})
   for (const j of journeys.values()) checkJourney(j, known, channels, templates, diagnostics);
   for (const p of policies.values()) checkPolicy(p, known, diagnostics);
   checkUnsubscribe(journeys, channels, cascades, templates, templateHasUnsubscribe, diagnostics);
+  checkGuardMetrics(settings.plan.guards, known, nameSet('Journey'), settings.meta.location, diagnostics);
 
   const sorted = sortDiagnostics(diagnostics);
   if (hasErrors(sorted)) return { diagnostics: sorted, fileCount: read.sources.size };

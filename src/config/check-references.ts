@@ -170,3 +170,31 @@ export function checkUnsubscribe(
     }
   }
 }
+
+/** Guard metrics the plan can compute (see README: Guards). */
+export function checkGuardMetrics(
+  guards: readonly { metric: string }[],
+  known: Known,
+  journeys: ReadonlySet<string>,
+  location: SourceLocation,
+  out: Diagnostic[],
+): void {
+  for (const g of guards) {
+    const [head, name, field] = g.metric.split('.');
+    const ok =
+      ['cost.total', 'cost.change_pct', 'messages.total', 'audience.change_pct'].includes(g.metric) ||
+      ((head === 'cost' || head === 'messages') && field === undefined && known.channels.has(name)) ||
+      (head === 'segment' && known.segments.has(name) && (field === 'size' || field === 'change_pct')) ||
+      (head === 'journey' && journeys.has(name) && ['entered', 'messages', 'cost', 'converted'].includes(field ?? ''));
+    if (!ok) {
+      out.push(
+        at(
+          location,
+          'HER4027',
+          `unknown guard metric '${g.metric}'`,
+          'one of cost.total, cost.change_pct, cost.<channel>, messages.total, messages.<channel>, audience.change_pct, segment.<name>.size|change_pct, journey.<name>.entered|messages|cost|converted',
+        ),
+      );
+    }
+  }
+}

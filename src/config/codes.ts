@@ -41,6 +41,7 @@ export const CONFIG_CODES = [
   { code: 'HER4024', title: 'invalid time zone' },
   { code: 'HER4025', title: 'cascade step after a final step is never reached' },
   { code: 'HER4026', title: 'advance_if needs simulated or received status the channel cannot give' },
+  { code: 'HER4027', title: 'unknown guard metric' },
 ] as const;
 
 export type ConfigCode = (typeof CONFIG_CODES)[number]['code'];

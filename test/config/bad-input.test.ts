@@ -303,6 +303,14 @@ spec:
     expect(d.hint).toMatch(/env/);
   });
 
+  it('unknown guard metric (HER4027)', () => {
+    const project = readFileSync(path.join(makeProject({}), 'herald.yaml'), 'utf8') + '  plan:\n    guards:\n      - { metric: cost.totl, warn_above: 1 }\n';
+    const r = load({ 'herald.yaml': project });
+    const d = r.diagnostics.find((x) => x.code === 'HER4027');
+    expect(d?.file).toBe('herald.yaml');
+    expect(d?.message).toMatch(/cost\.totl/);
+  });
+
   it('reports every problem across files in one run', () => {
     const r = load({
       's.yaml': segment(`'"a" > 3'`),

@@ -1,0 +1,58 @@
+// Population-level inputs for the plan: the CLV models fitted once on the history before `now`, and RFM
+// quintile boundaries computed once at `now`; both held fixed over the simulated window (the engine
+// refits on its own schedule). A customer's own r/f/m values still move with their events.
+import { clvInputValues, fitClv, type ClvFit } from '../analytics/clv/index.js';
+import { rfmScorer } from '../analytics/rfm.js';
+import type { Project } from '../config/model.js';
+import type { Dataset } from '../dataset/dataset.js';
+import type { ClvInput, InputSpec, InputValue, RfmInput } from '../model/inputs.js';
+import type { DerivedProvider } from './customer-inputs.js';
+
+function usedInputs(project: Project): InputSpec[] {
+  const out: InputSpec[] = [];
+  const add = (e: { inputs: readonly InputSpec[] } | undefined) => e && out.push(...e.inputs);
+  for (const s of project.segments.values()) add(s.where);
+  for (const j of project.journeys.values()) {
+    if (j.entry.kind === 'event') add(j.entry.where);
+    add(j.goal?.where);
+    for (const step of j.steps) {
+      add(step.if);
+      if (step.action.kind === 'branch') for (const b of step.action.branches) add(b.when);
+      if (step.action.kind === 'wait' && step.action.wait.kind === 'event') add(step.action.wait.where);
+    }
+  }
+  return out;
+}
+
+export function derivedProvider(project: Project, dataset: Dataset, now: number): DerivedProvider {
+  const inputs = usedInputs(project);
+  const provider: DerivedProvider = {};
+  if (inputs.some((i) => i.kind === 'rfm') && project.model.rfm) {
+    const scorer = rfmScorer(dataset, project.model.rfm, now);
+    provider.rfm = (customer: number, spec: RfmInput, at: number): InputValue => scorer.score(customer, spec.field, at);
+  }
+  const clvSpecs = inputs.filter((i): i is ClvInput => i.kind === 'clv');
+  if (clvSpecs.length && project.model.clv) {
+    const settings = project.model.clv;
+    const table = dataset.eventTable(settings.transaction.event);
+    const amount = table?.props.get(settings.transaction.prop);
+    let fit: ClvFit | undefined;
+    const values = new Map<string, Float64Array>();
+    if (table && amount?.kind === 'number') {
+      fit = fitClv({ offsets: table.offsets, ts: table.ts, amount: amount.values }, settings, now);
+    }
+    provider.clv = (customer: number, key: string): InputValue => {
+      if (!fit?.ok) return null;
+      let column = values.get(key);
+      if (!column) {
+        const spec = clvSpecs.find((s) => s.key === key);
+        if (!spec) return null;
+        column = clvInputValues(fit, fit.summary, spec);
+        values.set(key, column);
+      }
+      const v = column[customer];
+      return Number.isFinite(v) ? v : null;
+    };
+  }
+  return provider;
+}
