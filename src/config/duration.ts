@@ -16,9 +16,11 @@ export function parseDuration(text: string): number | undefined {
 export function formatDuration(ms: number): string {
   const units: [string, number][] = [['w', 604_800_000], ['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000], ['ms', 1]];
   if (ms === 0) return '0s';
+  // Weeks only when they are whole: "30d" reads better than "4w2d".
+  const list = ms % 604_800_000 === 0 ? units : units.slice(1);
   let rest = ms;
   let out = '';
-  for (const [u, size] of units) {
+  for (const [u, size] of list) {
     if (rest >= size) {
       const n = Math.floor(rest / size);
       out += `${n}${u}`;

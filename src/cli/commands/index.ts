@@ -1,6 +1,10 @@
 // The registry of CLI commands: one module per command, each registering itself.
 import type { RegisterCommand } from '../main.js';
+import { registerExplain } from './explain.js';
 import { registerFmt } from './fmt.js';
+import { registerPlan } from './plan.js';
+import { registerPreview } from './preview.js';
+import { registerShow } from './show.js';
 import { registerValidate } from './validate.js';
 
-export const commands: RegisterCommand[] = [registerValidate, registerFmt];
+export const commands: RegisterCommand[] = [registerValidate, registerFmt, registerPlan, registerShow, registerPreview, registerExplain];
