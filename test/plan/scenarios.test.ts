@@ -1,6 +1,6 @@
 // The seed scenarios end to end through the plan: a small dataset written by the test (customers with
 // hand-made histories), the example project, the simulator; assertions on who got what, when, and why.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -12,34 +12,8 @@ import { loadDataset } from '../../src/dataset/load-dataset.js';
 import { derivedProvider } from '../../src/plan/derived-inputs.js';
 import { simulate, type SimulationResult, type TraceRecord } from '../../src/plan/simulate.js';
 import { REPO_ROOT } from '../support/run-cli.js';
+import { NOW, DAY, HOUR, purchases, writeDataset, type Person } from '../support/plan-dataset.js';
 
-const DAY = 86_400_000;
-const HOUR = 3_600_000;
-// The window starts Monday 1 June 2026, 08:00 UTC (10:00 in Berlin).
-const NOW = Date.parse('2026-06-01T08:00:00Z');
-
-interface Person {
-  id: string;
-  attrs?: Record<string, unknown>;
-  events: { type: string; at: number; props?: Record<string, unknown> }[];
-}
-
-const contact = (id: string) => ({
-  email: `${id}@example.com`,
-  phone: `+491510000${id.replace(/\D/g, '').padStart(4, '0')}`,
-  first_name: id,
-  country: 'DE',
-  timezone: 'Europe/Berlin',
-  email_opt_in: true,
-  sms_opt_in: true,
-  push_opt_in: true,
-  push_endpoint: `https://push.example/${id}`,
-  signed_up_at: new Date(NOW - 400 * DAY).toISOString(),
-});
-
-function purchases(id: string, times: number[], amount = 60) {
-  return times.map((at, k) => ({ type: 'purchase', at, props: { order_id: `${id}-o${k}`, amount, product_ids: ['P0009'] } }));
-}
 
 let project: Project;
 let dataset: Dataset;
@@ -90,12 +64,7 @@ beforeAll(() => {
   for (let i = 0; i < 30; i++) people.push({ id: `pop${i}`, events: purchases(`pop${i}`, [NOW - (10 + i * 11) * DAY], 20 + i) });
 
   const dir = mkdtempSync(path.join(os.tmpdir(), 'herald-plan-'));
-  writeFileSync(path.join(dir, 'customers.ndjson'), people.map((p) => JSON.stringify({ id: p.id, ...contact(p.id), ...p.attrs })).join('\n') + '\n');
-  const events = people
-    .flatMap((p) => p.events.map((e) => ({ customer_id: p.id, type: e.type, ts: new Date(e.at).toISOString(), props: e.props ?? {} })))
-    .sort((a, b) => a.ts.localeCompare(b.ts));
-  writeFileSync(path.join(dir, 'events.ndjson'), events.map((e) => JSON.stringify(e)).join('\n') + '\n');
-  writeFileSync(path.join(dir, 'products.csv'), 'id,name,price,category,url,image\nP0001,Chef knife,25,kitchen,https://shop.example/p/1,\n');
+  writeDataset(dir, people);
   if (process.env.HERALD_DEBUG_TRACES) console.log('DATADIR', dir);
   const loadedData = loadDataset(dir, project.model);
   expect(loadedData.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
