@@ -2,7 +2,7 @@
 // quintile boundaries computed once at `now`; both held fixed over the simulated window (the engine
 // refits on its own schedule). A customer's own r/f/m values still move with their events.
 import { clvInputValues, fitClv, type ClvFit } from '../analytics/clv/index.js';
-import { rfmScorer } from '../analytics/rfm.js';
+import { computeRfm, RFM_SEGMENTS } from '../analytics/rfm.js';
 import type { Project } from '../config/model.js';
 import type { Dataset } from '../dataset/dataset.js';
 import type { ClvInput, InputSpec, InputValue, RfmInput } from '../model/inputs.js';
@@ -28,8 +28,23 @@ export function derivedProvider(project: Project, dataset: Dataset, now: number)
   const inputs = usedInputs(project);
   const provider: DerivedProvider = {};
   if (inputs.some((i) => i.kind === 'rfm') && project.model.rfm) {
-    const scorer = rfmScorer(dataset, project.model.rfm, now);
-    provider.rfm = (customer: number, spec: RfmInput, at: number): InputValue => scorer.score(customer, spec.field, at);
+    // Quintiles over the population at the start of the window, held for the horizon (see README).
+    const scores = computeRfm(dataset, now, project.model.rfm);
+    provider.rfm = (customer: number, spec: RfmInput): InputValue => {
+      if (!scores || scores.r[customer] === 0) return null;
+      switch (spec.field) {
+        case 'r':
+          return scores.r[customer];
+        case 'f':
+          return scores.f[customer];
+        case 'm':
+          return scores.m[customer];
+        case 'score':
+          return scores.r[customer] * 100 + scores.f[customer] * 10 + scores.m[customer];
+        case 'segment':
+          return RFM_SEGMENTS[scores.segment[customer]] ?? null;
+      }
+    };
   }
   const clvSpecs = inputs.filter((i): i is ClvInput => i.kind === 'clv');
   if (clvSpecs.length && project.model.clv) {

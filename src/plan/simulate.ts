@@ -15,6 +15,7 @@ import type { InputValue } from '../model/inputs.js';
 import { countSmsSegments, renderMessage, type RenderContext } from '../templates/index.js';
 import { CustomerInputs, type DerivedProvider } from './customer-inputs.js';
 import { MinHeap } from './min-heap.js';
+import { nextAgeOut, segmentConjuncts, type Conjunct } from './segment-gate.js';
 
 export interface SimulationOptions {
   now: number;
@@ -23,6 +24,8 @@ export interface SimulationOptions {
   /** Customers whose every step is recorded (indices into the dataset). */
   traceCustomers?: readonly number[];
   derived?: DerivedProvider;
+  /** Evaluate every customer at every refresh tick (the reference the gated evaluation must equal). */
+  exhaustiveTicks?: boolean;
 }
 
 export interface StepStats {
@@ -113,6 +116,8 @@ class Simulation {
   private readonly inputScratch: InputValue[] = [];
   private readonly policy: Map<string, PolicyDef | undefined> = new Map();
   private readonly seedText: string;
+  /** Per journey with segment entry: the segment split into conjuncts, and per customer the next tick worth checking. */
+  private readonly gates: ({ conjuncts: Conjunct[] | undefined; nextCheck: Float64Array } | undefined)[];
 
   constructor(
     private readonly project: Project,
@@ -139,6 +144,9 @@ class Simulation {
       this.channelStats.set(ch.meta.name, { sent: 0, delivered: 0, opened: 0, clicked: 0, units: 0, cost: 0 });
     }
     for (const j of this.journeys) this.policy.set(j.meta.name, project.policies.get(j.policy ?? 'default'));
+    this.gates = this.journeys.map((j) =>
+      j.entry.kind === 'segment' ? { conjuncts: segmentConjuncts(project, j.entry.segment), nextCheck: new Float64Array(dataset.customerCount) } : undefined,
+    );
   }
 
   run(): SimulationResult {
@@ -204,7 +212,7 @@ class Simulation {
     switch (item.kind) {
       case 'tick':
         this.journeys.forEach((j, index) => {
-          if (j.entry.kind === 'segment') this.enterSegmentMembers(index, j.entry.segment, item.at);
+          if (j.entry.kind === 'segment') this.tickSegmentEntry(index, j.entry.segment, item.at);
         });
         return;
       case 'schedule': {
@@ -255,12 +263,42 @@ class Simulation {
         if (j.entry.where && !this.test(j.entry.where, customer, at, getProps())) return;
         this.enter(index, customer, at, { type: table.name, props: getProps() });
       } else if (j.entry.kind === 'segment') {
+        // The event may change membership: evaluate now, and again at the next tick.
+        this.gates[index]!.nextCheck[customer] = 0;
         if (this.canEnter(index, customer, at) && this.member(j.entry.segment, customer, at, new Map())) this.enter(index, customer, at);
       }
     });
   }
 
   // ---- entry ------------------------------------------------------------------------------------
+
+  /** A refresh tick: the same answers as evaluating everyone (see segment-gate.ts), at a fraction of the cost. */
+  private tickSegmentEntry(journey: number, segment: string, at: number): void {
+    const gate = this.gates[journey]!;
+    if (!gate.conjuncts || this.options.exhaustiveTicks) return this.enterSegmentMembers(journey, segment, at);
+    const memo = new Map<string, boolean>();
+    const next = gate.nextCheck;
+    for (let c = 0; c < this.dataset.customerCount; c++) {
+      if (next[c] > at || !this.canEnter(journey, c, at)) continue;
+      memo.clear();
+      let latest = -Infinity;
+      let onlyTimeDependent = true;
+      let holds = true;
+      for (const conjunct of gate.conjuncts) {
+        if (this.test(conjunct.expr, c, at, undefined, memo)) continue;
+        holds = false;
+        if (conjunct.timeDependent) continue;
+        onlyTimeDependent = false;
+        latest = Math.max(latest, nextAgeOut(this.dataset, c, conjunct, at));
+      }
+      if (holds) {
+        this.enter(journey, c, at);
+        next[c] = 0;
+      } else {
+        next[c] = onlyTimeDependent ? 0 : latest;
+      }
+    }
+  }
 
   private enterSegmentMembers(journey: number, segment: string, at: number): void {
     const memo = new Map<string, boolean>();

@@ -143,6 +143,14 @@ describe('plan scenarios', () => {
     if (process.env.HERALD_DEBUG_TRACES) for (const p of people.slice(0, 8)) console.log(p.id, traceOf(p.id).map((t) => `${new Date(t.at).toISOString()} ${t.journey ?? ''}/${t.step ?? ''} ${t.what}`).join('\n  '));
   });
 
+  it('skipping customers between refresh ticks gives exactly the exhaustive answer', () => {
+    const traced = people.map((p) => dataset.customerIndex(p.id));
+    const options = { now: NOW, horizonMs: 30 * DAY, seed: 42, traceCustomers: traced, derived: derivedProvider(project, dataset, NOW) };
+    const exhaustive = simulate(project, dataset, { ...options, exhaustiveTicks: true });
+    expect(JSON.stringify([...exhaustive.traces])).toBe(JSON.stringify([...result.traces]));
+    expect(JSON.stringify([...exhaustive.journeys].map(([k, v]) => [k, v.entered, v.messages]))).toBe(JSON.stringify([...result.journeys].map(([k, v]) => [k, v.entered, v.messages])));
+  });
+
   it('the same inputs give the same result', () => {
     const again = simulate(project, dataset, { now: NOW, horizonMs: 30 * DAY, seed: 42, traceCustomers: people.map((p) => dataset.customerIndex(p.id)), derived: derivedProvider(project, dataset, NOW) });
     expect(JSON.stringify([...again.traces])).toBe(JSON.stringify([...result.traces]));

@@ -1,0 +1,52 @@
+// When can a segment's membership change without a new event of the customer? Re-evaluating every
+// customer at every refresh tick is exact but costs customers × ticks; this keeps it exact and cheap.
+// The condition is split into its top-level `and`s. A false conjunct that reads no clock can only turn
+// true when one of its windowed aggregates loses its oldest event (an age-out) or the customer has an
+// event; so the whole condition cannot hold before the latest such instant among its false conjuncts.
+// Conjuncts that read `now` (days_since, hours_since, now) or other segments are checked every tick.
+import type { Project } from '../config/model.js';
+import type { Dataset } from '../dataset/dataset.js';
+import { upperBound } from '../dataset/dataset.js';
+import type { CompiledExpression } from '../expr/api.js';
+import { compileExpression } from '../expr/compile.js';
+import type { AggregateInput } from '../model/inputs.js';
+import { topLevelConjuncts } from './explain.js';
+
+export interface Conjunct {
+  expr: CompiledExpression;
+  /** Reads the clock or another segment: may change at any tick. */
+  timeDependent: boolean;
+  windows: AggregateInput[];
+}
+
+export function segmentConjuncts(project: Project, segment: string): Conjunct[] | undefined {
+  const def = project.segments.get(segment);
+  if (!def) return undefined;
+  const names = new Set(project.segments.keys());
+  const out: Conjunct[] = [];
+  for (const text of topLevelConjuncts(def.where.source)) {
+    const compiled = compileExpression(text, { model: project.model, context: { kind: 'profile' }, segments: names, expected: 'bool' }).expression;
+    if (!compiled) return undefined; // a split the checker does not accept: fall back to ticking
+    out.push({
+      expr: compiled,
+      timeDependent: compiled.usesNow || compiled.segments.length > 0,
+      windows: compiled.inputs.filter((i): i is AggregateInput => i.kind === 'aggregate' && i.withinMs !== undefined),
+    });
+  }
+  return out;
+}
+
+/** The next instant after `at` when one of the conjunct's windowed aggregates loses an event. */
+export function nextAgeOut(dataset: Dataset, customer: number, conjunct: Conjunct, at: number): number {
+  let next = Infinity;
+  for (const spec of conjunct.windows) {
+    const table = dataset.eventTable(spec.event);
+    if (!table) continue;
+    const s = table.offsets[customer];
+    const e = table.offsets[customer + 1];
+    const hi = upperBound(table.ts, s, e, at);
+    const lo = upperBound(table.ts, s, hi, at - spec.withinMs!);
+    if (lo < hi) next = Math.min(next, table.ts[lo] + spec.withinMs!);
+  }
+  return next;
+}
