@@ -1,7 +1,7 @@
 // Compile an expression written in a YAML scalar and map its diagnostics to file positions.
 import { isScalar } from 'yaml';
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
-import { compileExpression } from '../expr/compile.js';
+import { compileExpression } from '../expr/index.js';
 import type { CompiledExpression, ExprEnvironment } from '../expr/api.js';
 import { diagAt, findNode, pointer, scalarOffsetMapper, type PathSegment } from './locate.js';
 import type { ParsedDocument } from './parse-yaml.js';

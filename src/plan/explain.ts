@@ -1,6 +1,6 @@
 // "Why did / didn't customer X get message Y?": the customer's own trace from the same simulation the
 // plan runs, plus each top-level condition of the segments that gate the journeys, evaluated at `now`.
-import { compileExpression } from '../expr/compile.js';
+import { compileExpression } from '../expr/index.js';
 import type { Project } from '../config/model.js';
 import type { Dataset } from '../dataset/dataset.js';
 import { CustomerInputs, type DerivedProvider } from './customer-inputs.js';

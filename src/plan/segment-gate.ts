@@ -8,7 +8,7 @@ import type { Project } from '../config/model.js';
 import type { Dataset } from '../dataset/dataset.js';
 import { upperBound } from '../dataset/dataset.js';
 import type { CompiledExpression } from '../expr/api.js';
-import { compileExpression } from '../expr/compile.js';
+import { compileExpression } from '../expr/index.js';
 import type { AggregateInput } from '../model/inputs.js';
 import { topLevelConjuncts } from './explain.js';
 
