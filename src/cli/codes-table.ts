@@ -2,6 +2,10 @@
 import { CONFIG_CODES } from '../config/codes.js';
 import { EXPR_CODES } from '../expr/codes.js';
 import { TEMPLATE_CODES } from '../templates/codes.js';
+import { DATASET_CODES } from '../dataset/codes.js';
+import { CLV_CODES } from '../analytics/clv/codes.js';
+import { CHANNEL_CODES } from '../channels/codes.js';
+import { SHOW_CODES } from './commands/show.js';
 
 export interface CodeEntry {
   code: string;
@@ -9,7 +13,7 @@ export interface CodeEntry {
 }
 
 export function allCodes(extra: readonly CodeEntry[] = []): CodeEntry[] {
-  return [...CONFIG_CODES, ...EXPR_CODES, ...TEMPLATE_CODES, ...extra].sort((a, b) => a.code.localeCompare(b.code));
+  return [...CONFIG_CODES, ...SHOW_CODES, ...EXPR_CODES, ...TEMPLATE_CODES, ...DATASET_CODES, ...CLV_CODES, ...CHANNEL_CODES, ...extra].sort((a, b) => a.code.localeCompare(b.code));
 }
 
 export function renderCodesTable(extra: readonly CodeEntry[] = []): string {

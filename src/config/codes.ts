@@ -2,6 +2,7 @@
 // and journey rules. The README table is generated from this list (see scripts/gen-codes-table.ts).
 
 export const CONFIG_CODES = [
+  { code: 'HER1000', title: 'configuration invalid: nothing was planned (see the diagnostics above it)' },
   { code: 'HER1001', title: 'YAML syntax error' },
   { code: 'HER1002', title: 'tab used for indentation' },
   { code: 'HER1003', title: 'duplicate key in a mapping' },
@@ -19,6 +20,7 @@ export const CONFIG_CODES = [
   { code: 'HER1030', title: 'no Project document' },
   { code: 'HER1031', title: 'more than one Project document' },
   { code: 'HER1040', title: 'file needs formatting (herald fmt --check)' },
+  { code: 'HER1060', title: 'the plan base cannot be read from git' },
   { code: 'HER4001', title: 'duplicate name' },
   { code: 'HER4002', title: 'unknown reference' },
   { code: 'HER4003', title: 'segment reference cycle' },

@@ -220,6 +220,8 @@ export function buildReport(input: ReportInput): PlanReport {
   if (input.base) {
     report.generated.base = input.base.ref;
     report.summary.baseCost = round(baseResult?.cost ?? 0);
+    report.summary.baseMessages = baseResult?.messages ?? 0;
+    report.summary.baseConversions = baseResult?.conversions ?? 0;
   }
   report.guards = evaluateGuards(head, report);
   for (const g of report.guards) report.summary.guards[g.status]++;

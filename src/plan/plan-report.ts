@@ -128,7 +128,9 @@ export interface PlanReport {
     messages: number;
     cost: number;
     baseCost?: number;
+    baseMessages?: number;
     conversions: number;
+    baseConversions?: number;
     changes: { added: number; changed: number; removed: number };
     guards: Record<GuardStatus, number>;
   };
@@ -138,4 +140,6 @@ export interface PlanReport {
   channels: ChannelOutcome[];
   traces: CustomerTrace[];
   guards: GuardOutcome[];
+  /** CLV fit and calibration chart, when the project uses clv.* (rendered as text and inline SVG). */
+  clv?: { svg: string; text: string };
 }

@@ -490,12 +490,10 @@ class TemplateChecker {
     }
     const message =
       type.role === 'root' ? `unknown variable '${path.original}'` : `unknown variable '${path.original}': '${part}' is not one of the ${type.description}`;
-    let hint = type.hints?.get(part) ?? didYouMean(part, type.fields.keys());
+    // A bare name may be a mistyped block param as well as a field: the closest of all wins (params first on ties).
+    const params = bare ? this.blockParams.flatMap((m) => [...m.keys()]) : [];
+    let hint = type.hints?.get(part) ?? didYouMean(part, [...params, ...type.fields.keys()]);
     if (!hint && bare) hint = this.outerHint(part);
-    if (!hint && bare) {
-      const params = this.blockParams.flatMap((m) => [...m.keys()]);
-      hint = didYouMean(part, params);
-    }
     this.report(TEMPLATE_CODE.unknownVariable, message, span, hint);
   }
 

@@ -50,14 +50,12 @@ export const registerPlan: RegisterCommand = (program, ctx) => {
         unmask: flags.unmask,
         strictData: flags.strictData,
       });
-      const problems = outcome.diagnostics.filter((d) => d.severity === 'error' || outcome.failure);
       if (outcome.diagnostics.length) {
         const shown = outcome.report ? outcome.diagnostics.filter((d) => d.severity === 'warning') : outcome.diagnostics;
         if (shown.length) ctx.io.err(diagnosticsReporters.text({ diagnostics: shown, files: 0, cwd: ctx.io.cwd, strict: false }).replace(/\n[✓✗][^\n]*\n$/, '\n'));
       }
       if (outcome.failure || !outcome.report) {
         const f = outcome.failure ?? { kind: 'invalid', code: 'HER1000', message: 'nothing was planned' };
-        void problems;
         throw new UserError(f.code, f.message, f.kind === 'unavailable' ? ExitCode.unavailable : f.kind === 'usage' ? ExitCode.usage : ExitCode.invalid, f.hint);
       }
       for (const note of outcome.notes) ctx.io.err(`note: ${note}\n`);
