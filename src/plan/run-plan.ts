@@ -13,6 +13,7 @@ import { derivedProvider } from './derived-inputs.js';
 import type { PlanReport } from './plan-report.js';
 import { checkoutBase, defaultBase, GitError } from './read-base.js';
 import { simulate } from './simulate.js';
+import { planClvSection } from './clv-section.js';
 
 export interface PlanOptions {
   paths: readonly string[];
@@ -142,6 +143,8 @@ export function runPlan(options: PlanOptions): PlanOutcome {
     unmask: options.unmask ?? false,
     traceCustomers: traced,
   });
+  const clv = planClvSection(head, dataset, now, now + horizonMs);
+  if (clv) report.clv = clv;
   return { report, diagnostics, notes, head, dataset };
 }
 

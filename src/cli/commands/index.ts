@@ -1,5 +1,6 @@
 // The registry of CLI commands: one module per command, each registering itself.
 import type { RegisterCommand } from '../main.js';
+import { registerClv } from './clv.js';
 import { registerExplain } from './explain.js';
 import { registerFmt } from './fmt.js';
 import { registerPlan } from './plan.js';
@@ -7,4 +8,4 @@ import { registerPreview } from './preview.js';
 import { registerShow } from './show.js';
 import { registerValidate } from './validate.js';
 
-export const commands: RegisterCommand[] = [registerValidate, registerFmt, registerPlan, registerShow, registerPreview, registerExplain];
+export const commands: RegisterCommand[] = [registerValidate, registerFmt, registerPlan, registerShow, registerPreview, registerExplain, registerClv];
