@@ -57,7 +57,7 @@ export function newRunState(journey: JourneyDef, customerId: string, at: number)
 }
 
 export function advanceRun(previous: RunState, input: RunInput, ctx: StepContext): StepResult {
-  const run = new Run(structuredClone(previous), ctx);
+  const run = new Run(cloneRunState(previous), ctx);
   switch (input.kind) {
     case 'enter':
       run.enter(input.at, input.event);
@@ -75,6 +75,17 @@ export function advanceRun(previous: RunState, input: RunInput, ctx: StepContext
       assertNever(input, 'run input');
   }
   return { state: run.state, effects: run.effects };
+}
+
+/** A deep copy of the run state (the input is never mutated); faster than structuredClone on this shape. */
+export function cloneRunState(s: RunState): RunState {
+  const messages: RunState['messages'] = {};
+  for (const id in s.messages) messages[id] = { ...s.messages[id] };
+  const copy: RunState = { ...s, visits: { ...s.visits }, messages, messageByStep: { ...s.messageByStep } };
+  if (s.waiting) copy.waiting = { ...s.waiting };
+  if (s.cascade) copy.cascade = { ...s.cascade };
+  if (s.entryEvent) copy.entryEvent = { type: s.entryEvent.type, props: s.entryEvent.props };
+  return copy;
 }
 
 /** The status that satisfies a cascade step, so that the cascade stops there instead of advancing. */

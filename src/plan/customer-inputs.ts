@@ -18,8 +18,7 @@ export class CustomerInputs {
     private readonly derived: DerivedProvider = {},
   ) {}
 
-  fill(customer: number, specs: readonly InputSpec[], now: number, out: InputValue[]): InputValue[] {
-    out.length = specs.length;
+  fill(customer: number, specs: readonly InputSpec[], now: number, out: InputValue[] = new Array<InputValue>(specs.length)): InputValue[] {
     for (let k = 0; k < specs.length; k++) out[k] = this.value(customer, specs[k], now);
     return out;
   }

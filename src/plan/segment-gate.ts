@@ -17,7 +17,14 @@ export interface Conjunct {
   /** Reads the clock or another segment: may change at any tick. */
   timeDependent: boolean;
   windows: AggregateInput[];
+  /**
+   * For `days_since(X) > K` (also >=, hours_since): X, so the instant it turns true is X + K. Such a
+   * conjunct reads the clock, but only in a way whose crossing can be computed.
+   */
+  since?: { anchor: CompiledExpression; unitMs: number; threshold: number; strict: boolean };
 }
+
+const SINCE = /^(days_since|hours_since)\((.+)\)\s*(>=|>)\s*([0-9]+(?:\.[0-9]+)?)$/;
 
 export function segmentConjuncts(project: Project, segment: string): Conjunct[] | undefined {
   const def = project.segments.get(segment);
@@ -27,11 +34,20 @@ export function segmentConjuncts(project: Project, segment: string): Conjunct[] 
   for (const text of topLevelConjuncts(def.where.source)) {
     const compiled = compileExpression(text, { model: project.model, context: { kind: 'profile' }, segments: names, expected: 'bool' }).expression;
     if (!compiled) return undefined; // a split the checker does not accept: fall back to ticking
-    out.push({
+    const conjunct: Conjunct = {
       expr: compiled,
       timeDependent: compiled.usesNow || compiled.segments.length > 0,
       windows: compiled.inputs.filter((i): i is AggregateInput => i.kind === 'aggregate' && i.withinMs !== undefined),
-    });
+    };
+    const m = SINCE.exec(text.trim());
+    if (m && compiled.segments.length === 0) {
+      const anchor = compileExpression(m[2], { model: project.model, context: { kind: 'profile' }, segments: names, expected: 'timestamp' }).expression;
+      if (anchor && !anchor.usesNow) {
+        conjunct.since = { anchor, unitMs: m[1] === 'days_since' ? 86_400_000 : 3_600_000, threshold: Number(m[4]), strict: m[3] === '>' };
+        conjunct.timeDependent = false;
+      }
+    }
+    out.push(conjunct);
   }
   return out;
 }

@@ -106,6 +106,8 @@ class Simulation {
   private seq = 0;
   private readonly inputs: CustomerInputs;
   private readonly profiles = new Map<number, Record<string, unknown>>();
+  /** Attributes that conditions and policies read; rendering reads the full profile instead. */
+  private readonly profileNames: string[];
   private readonly zones = new Map<number, string>();
   /** Per customer: marketing send times per channel (ascending). */
   private readonly sends = new Map<number, { at: number; channel: string }[]>();
@@ -117,7 +119,7 @@ class Simulation {
   private readonly policy: Map<string, PolicyDef | undefined> = new Map();
   private readonly seedText: string;
   /** Per journey with segment entry: the segment split into conjuncts, and per customer the next tick worth checking. */
-  private readonly gates: ({ conjuncts: Conjunct[] | undefined; nextCheck: Float64Array } | undefined)[];
+  private readonly gates: (SegmentGate | undefined)[];
 
   constructor(
     private readonly project: Project,
@@ -144,8 +146,25 @@ class Simulation {
       this.channelStats.set(ch.meta.name, { sent: 0, delivered: 0, opened: 0, clicked: 0, units: 0, cost: 0 });
     }
     for (const j of this.journeys) this.policy.set(j.meta.name, project.policies.get(j.policy ?? 'default'));
+    const names = new Set<string>([project.settings.timezoneAttribute]);
+    for (const ch of project.channels.values()) {
+      names.add(ch.address);
+      if (ch.consent) names.add(ch.consent);
+    }
+    const addExpr = (e: CompiledExpression | undefined) => e?.attributes.forEach((a) => names.add(a));
+    for (const seg of project.segments.values()) addExpr(seg.where);
+    for (const j of project.journeys.values()) {
+      if (j.entry.kind === 'event') addExpr(j.entry.where);
+      addExpr(j.goal?.where);
+      for (const step of j.steps) {
+        addExpr(step.if);
+        if (step.action.kind === 'branch') step.action.branches.forEach((b) => addExpr(b.when));
+        if (step.action.kind === 'wait' && step.action.wait.kind === 'event') addExpr(step.action.wait.where);
+      }
+    }
+    this.profileNames = [...names].filter((n) => project.model.attributes.has(n));
     this.gates = this.journeys.map((j) =>
-      j.entry.kind === 'segment' ? { conjuncts: segmentConjuncts(project, j.entry.segment), nextCheck: new Float64Array(dataset.customerCount) } : undefined,
+      j.entry.kind === 'segment' ? new SegmentGate(segmentConjuncts(project, j.entry.segment), dataset.customerCount, options.now, project.settings.segmentRefreshMs) : undefined,
     );
   }
 
@@ -264,7 +283,7 @@ class Simulation {
         this.enter(index, customer, at, { type: table.name, props: getProps() });
       } else if (j.entry.kind === 'segment') {
         // The event may change membership: evaluate now, and again at the next tick.
-        this.gates[index]!.nextCheck[customer] = 0;
+        this.gates[index]!.schedule(customer, at, at);
         if (this.canEnter(index, customer, at) && this.member(j.entry.segment, customer, at, new Map())) this.enter(index, customer, at);
       }
     });
@@ -277,9 +296,12 @@ class Simulation {
     const gate = this.gates[journey]!;
     if (!gate.conjuncts || this.options.exhaustiveTicks) return this.enterSegmentMembers(journey, segment, at);
     const memo = new Map<string, boolean>();
-    const next = gate.nextCheck;
-    for (let c = 0; c < this.dataset.customerCount; c++) {
-      if (next[c] > at || !this.canEnter(journey, c, at)) continue;
+    for (const c of gate.due(at)) {
+      if (!this.canEnter(journey, c, at)) {
+        // Look again when re-entry opens; the end of an active run schedules its own look (see apply).
+        gate.schedule(c, this.reentryOpensAt(journey, c), at);
+        continue;
+      }
       memo.clear();
       let latest = -Infinity;
       let onlyTimeDependent = true;
@@ -289,13 +311,14 @@ class Simulation {
         holds = false;
         if (conjunct.timeDependent) continue;
         onlyTimeDependent = false;
-        latest = Math.max(latest, nextAgeOut(this.dataset, c, conjunct, at));
+        latest = Math.max(latest, conjunct.since ? this.sinceTurnsTrue(conjunct, c, at) : nextAgeOut(this.dataset, c, conjunct, at));
       }
       if (holds) {
         this.enter(journey, c, at);
-        next[c] = 0;
+        // The run's end schedules the next look, unless it ended already inside enter().
+        if (this.runs[journey].get(c)?.status !== 'active') gate.schedule(c, this.reentryOpensAt(journey, c), at);
       } else {
-        next[c] = onlyTimeDependent ? 0 : latest;
+        gate.schedule(c, onlyTimeDependent ? at : latest, at);
       }
     }
   }
@@ -323,6 +346,26 @@ class Simulation {
       case 'after':
         return at >= last + r.ms;
     }
+  }
+
+  /** For `days_since(X) > K`: the instant it turns true (X changes only with events, which reschedule). */
+  private sinceTurnsTrue(conjunct: Conjunct, customer: number, at: number): number {
+    const since = conjunct.since;
+    if (!since) return -Infinity;
+    const x = this.evaluate(since.anchor, customer, at);
+    if (typeof x !== 'number') return Infinity; // null stays null until an event
+    const t = x + since.threshold * since.unitMs;
+    return since.strict ? t + 1 : t;
+  }
+
+  /** When a customer who cannot enter now may enter again (Infinity: not without a run ending). */
+  private reentryOpensAt(journey: number, customer: number): number {
+    const run = this.runs[journey].get(customer);
+    if (run && run.status === 'active') return Infinity;
+    const last = this.lastEntry[journey].get(customer);
+    const r = this.journeys[journey].reentry;
+    if (last === undefined || r.kind === 'always') return -Infinity;
+    return r.kind === 'after' ? last + r.ms : Infinity;
   }
 
   private enter(journey: number, customer: number, at: number, event?: { type: string; props: Readonly<Record<string, unknown>> }): void {
@@ -422,6 +465,7 @@ class Simulation {
         this.trace(customer, e.at, `goal ${j.goal?.event ?? ''}`.trim(), name);
         return;
       case 'exit':
+        this.gates[journey]?.schedule(customer, this.reentryOpensAt(journey, customer), e.at);
         if (e.reason === 'held_out') stats.heldOut++;
         else stats.exited++;
         this.trace(customer, e.at, `exit: ${e.reason}`, name);
@@ -454,7 +498,7 @@ class Simulation {
   private profile(customer: number): Record<string, unknown> {
     let p = this.profiles.get(customer);
     if (!p) {
-      p = this.dataset.profile(customer);
+      p = this.dataset.profile(customer, this.profileNames);
       this.profiles.set(customer, p);
     }
     return p;
@@ -499,7 +543,7 @@ class Simulation {
     const run = this.runs[journey].get(customer);
     const settings = this.project.settings;
     const ctx: RenderContext = {
-      profile: this.profile(customer),
+      profile: this.dataset.profile(customer),
       customerId: this.dataset.customerId(customer),
       now: at,
       timezone: this.zone(customer),
@@ -538,12 +582,16 @@ class Simulation {
       now: at,
       customerId: this.dataset.customerId(customer),
       profile: this.profile(customer),
-      inputs: expr.inputs.length ? this.inputs.fill(customer, expr.inputs, at, []) : this.inputScratch,
+      inputs: expr.inputs.length ? this.inputs.fill(customer, expr.inputs, at) : this.inputScratch,
       segment: (name) => this.member(name, customer, at, memo),
       bucketSeed: this.seedText,
     };
     if (event) env.event = event;
     return expr.test(env);
+  }
+
+  private evaluate(expr: CompiledExpression, customer: number, at: number): unknown {
+    return expr.evaluate({ now: at, customerId: this.dataset.customerId(customer), profile: this.profile(customer), inputs: this.inputs.fill(customer, expr.inputs, at), bucketSeed: this.seedText });
   }
 
   member(segment: string, customer: number, at: number, memo: Map<string, boolean>): boolean {
@@ -575,5 +623,57 @@ class Simulation {
     if (journey) rec.journey = journey;
     if (step) rec.step = step;
     list.push(rec);
+  }
+}
+
+/**
+ * Which customers a segment-entry journey must look at, tick by tick. Everyone at the first tick; after
+ * that a customer is due at the first tick at or after the instant their condition could change.
+ */
+class SegmentGate {
+  private readonly buckets = new Map<number, number[]>();
+  private readonly stamp: Int32Array;
+  private first = true;
+
+  constructor(
+    readonly conjuncts: Conjunct[] | undefined,
+    private readonly customers: number,
+    private readonly start: number,
+    private readonly refresh: number,
+  ) {
+    this.stamp = new Int32Array(customers).fill(-1);
+  }
+
+  private tickOf(t: number): number {
+    return Math.ceil((t - this.start) / this.refresh);
+  }
+
+  /** Due at the first tick at or after `t`, and never at the tick of `at` itself (already handled). */
+  schedule(customer: number, t: number, at: number): void {
+    if (t === Infinity) return;
+    const k = Math.max(this.tickOf(t), this.tickOf(at) + (t <= at ? 1 : 0), 0);
+    let bucket = this.buckets.get(k);
+    if (!bucket) this.buckets.set(k, (bucket = []));
+    bucket.push(customer);
+  }
+
+  /** Customers due at the tick at `at`, each once, in index order (deterministic). */
+  due(at: number): number[] {
+    const k = this.tickOf(at);
+    if (this.first) {
+      this.first = false;
+      this.buckets.delete(k);
+      return Array.from({ length: this.customers }, (_, i) => i);
+    }
+    const bucket = this.buckets.get(k);
+    this.buckets.delete(k);
+    if (!bucket) return [];
+    const out: number[] = [];
+    for (const c of bucket) {
+      if (this.stamp[c] === k) continue;
+      this.stamp[c] = k;
+      out.push(c);
+    }
+    return out.sort((a, b) => a - b);
   }
 }
