@@ -5,7 +5,8 @@ import { registerExplain } from './explain.js';
 import { registerFmt } from './fmt.js';
 import { registerPlan } from './plan.js';
 import { registerPreview } from './preview.js';
+import { registerSegments } from './segments.js';
 import { registerShow } from './show.js';
 import { registerValidate } from './validate.js';
 
-export const commands: RegisterCommand[] = [registerValidate, registerFmt, registerPlan, registerShow, registerPreview, registerExplain, registerClv];
+export const commands: RegisterCommand[] = [registerValidate, registerFmt, registerPlan, registerShow, registerPreview, registerExplain, registerClv, registerSegments];
