@@ -6,6 +6,7 @@ import { DATASET_CODES } from '../dataset/codes.js';
 import { CLV_CODES } from '../analytics/clv/codes.js';
 import { CHANNEL_CODES } from '../channels/codes.js';
 import { SHOW_CODES } from './commands/show.js';
+import { ENGINE_CODES } from '../engine/codes.js';
 
 export interface CodeEntry {
   code: string;
@@ -13,7 +14,7 @@ export interface CodeEntry {
 }
 
 export function allCodes(extra: readonly CodeEntry[] = []): CodeEntry[] {
-  return [...CONFIG_CODES, ...SHOW_CODES, ...EXPR_CODES, ...TEMPLATE_CODES, ...DATASET_CODES, ...CLV_CODES, ...CHANNEL_CODES, ...extra].sort((a, b) => a.code.localeCompare(b.code));
+  return [...CONFIG_CODES, ...SHOW_CODES, ...EXPR_CODES, ...TEMPLATE_CODES, ...DATASET_CODES, ...CLV_CODES, ...CHANNEL_CODES, ...ENGINE_CODES, ...extra].sort((a, b) => a.code.localeCompare(b.code));
 }
 
 export function renderCodesTable(extra: readonly CodeEntry[] = []): string {

@@ -37,3 +37,10 @@ describe('README', () => {
     expect(missing).toEqual([]);
   });
 });
+
+describe('diagnostic codes', () => {
+  it('are unique across all modules', () => {
+    const codes = allCodes().map((c) => c.code);
+    expect(codes.filter((c, i) => codes.indexOf(c) !== i)).toEqual([]);
+  });
+});

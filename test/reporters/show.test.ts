@@ -110,8 +110,9 @@ describe('herald show', () => {
 
   it('codes are declared for the README table, in the HER1xxx range and unused elsewhere', () => {
     expect(SHOW_CODES.map((c) => c.code)).toEqual(['HER1050', 'HER1051', 'HER1052']);
-    const taken = new Set(allCodes().map((c) => c.code));
-    for (const c of SHOW_CODES) expect(taken.has(c.code), c.code).toBe(false);
+    // Listed once in the table every README code comes from: no other module reuses them.
+    const all = allCodes().map((c) => c.code);
+    for (const c of SHOW_CODES) expect(all.filter((x) => x === c.code), c.code).toHaveLength(1);
     const fixture = readFileSync(EXAMPLE_PATH, 'utf8');
     expect(parsePlanReport(fixture, 'example.json')).toEqual(JSON.parse(fixture));
   });

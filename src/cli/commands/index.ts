@@ -1,5 +1,7 @@
 // The registry of CLI commands: one module per command, each registering itself.
 import type { RegisterCommand } from '../main.js';
+import { registerApply, registerRollback, registerStatus } from './apply.js';
+import { registerEngine } from './engine.js';
 import { registerClv } from './clv.js';
 import { registerExplain } from './explain.js';
 import { registerFmt } from './fmt.js';
@@ -9,4 +11,4 @@ import { registerSegments } from './segments.js';
 import { registerShow } from './show.js';
 import { registerValidate } from './validate.js';
 
-export const commands: RegisterCommand[] = [registerValidate, registerFmt, registerPlan, registerShow, registerPreview, registerExplain, registerClv, registerSegments];
+export const commands: RegisterCommand[] = [registerValidate, registerFmt, registerPlan, registerShow, registerPreview, registerExplain, registerClv, registerSegments, registerApply, registerRollback, registerStatus, registerEngine];

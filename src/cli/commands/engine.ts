@@ -1,0 +1,84 @@
+// `herald engine start`: the daemon (DESIGN §6). DATABASE_URL selects PostgreSQL, else the embedded PGlite
+// directory; HERALD_API_TOKEN is the bearer token ingest requires. On SIGTERM or SIGINT it stops accepting,
+// finishes requests in flight, closes the store and exits 0.
+import { Option } from 'commander';
+import { applyConfig, collectConfigFiles, DEFAULT_PORT, ENGINE_CODE, short, startEngine } from '../../engine/index.js';
+import { ExitCode, UserError } from '../exit-codes.js';
+import type { CommandContext, RegisterCommand } from '../main.js';
+import { loadOrReport, openCliStore, toUserError, withStoreOptions, type StoreFlags } from './apply.js';
+
+export interface EngineStartFlags extends StoreFlags {
+  port: string;
+  host: string;
+  apply?: string;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+export const registerEngine: RegisterCommand = (program, ctx) => {
+  const engine = program.command('engine').description('the engine daemon: ingest, durable journeys, sending');
+  withStoreOptions(
+    engine
+      .command('start')
+      .description('run the engine until SIGTERM')
+      .option('--port <port>', 'TCP port (0: any free one)', String(DEFAULT_PORT))
+      .option('--host <host>', 'interface to listen on', '127.0.0.1')
+      .option('--apply <path>', 'apply this configuration directory before starting')
+      .addOption(new Option('--log-level <level>', 'pino log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
+  ).action(async (flags: EngineStartFlags) => {
+    await runEngine(flags, ctx, shutdownSignal());
+  });
+};
+
+/**
+ * Runs the engine until `stop` resolves (with the signal's name). Split from the action so tests drive
+ * shutdown without sending signals to the test runner.
+ */
+export async function runEngine(flags: EngineStartFlags, ctx: CommandContext, stop: Promise<string>): Promise<void> {
+  const token = ctx.io.env.HERALD_API_TOKEN;
+  if (!token) {
+    throw new UserError(ENGINE_CODE.missingToken, 'HERALD_API_TOKEN is not set', ExitCode.usage, 'set it to the bearer token clients send to /v1/ (e.g. openssl rand -hex 32)');
+  }
+  const port = Number(flags.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UserError('HER7008', `--port ${flags.port} is not a TCP port`, ExitCode.usage);
+  const project = flags.apply ? loadOrReport([flags.apply], ctx) : undefined;
+  if (flags.apply && !project) return;
+  const store = await openCliStore(flags, ctx, { mustExist: false });
+  try {
+    if (project) {
+      const files = collectConfigFiles(project);
+      const result = await applyConfig(store, files, { who: ctx.io.env.HERALD_WHO ?? 'herald engine start --apply', project }).catch((error: unknown) => {
+        throw toUserError(error, ctx);
+      });
+      ctx.io.err(result.kind === 'unchanged' ? `configuration ${short(result.version)} already active\n` : `activated configuration ${short(result.version)}\n`);
+    }
+    const running = await startEngine({ store, token, port, host: flags.host, logLevel: flags.logLevel, defaultMetrics: true }).catch((error: unknown) => {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+        throw new UserError(ENGINE_CODE.cannotListen, `cannot listen on ${flags.host}:${port}: ${code}`, ExitCode.unavailable, 'choose another --port or --host');
+      }
+      throw toUserError(error, ctx);
+    });
+    const active = running.active();
+    ctx.io.err(`herald engine listening on ${running.url} (${store.backend}${active ? `, configuration ${short(active.version)}` : ', no configuration active'})\n`);
+    const signal = await stop;
+    ctx.io.err(`${signal}: finishing requests in flight, then stopping\n`);
+    await running.close();
+  } finally {
+    await store.close();
+  }
+  ctx.io.err('herald engine stopped\n');
+  ctx.setExit(ExitCode.ok);
+}
+
+/** Resolves on the first SIGTERM or SIGINT; the listeners are removed so nothing keeps the process alive. */
+function shutdownSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    const on = (signal: NodeJS.Signals) => {
+      process.off('SIGTERM', on);
+      process.off('SIGINT', on);
+      resolve(signal);
+    };
+    process.on('SIGTERM', on);
+    process.on('SIGINT', on);
+  });
+}

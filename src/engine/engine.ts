@@ -1,0 +1,106 @@
+// A running engine: the HTTP server over a store, and the active configuration kept current (another
+// engine, or `herald apply` from CI, may activate a new version at any time; each engine notices within
+// one poll). The durable journey worker will hang off this object too (see store/README.md).
+import type pino from 'pino';
+import type { Project } from '../config/model.js';
+import { systemClock, type Clock } from './clock.js';
+import { activeVersion, loadActiveProject, short } from './config-versions.js';
+import { buildServer, type CommittedEvent, type EngineServer } from './http/build-server.js';
+import { createMetrics } from './http/metrics.js';
+import type { Store } from './store/open-store.js';
+
+export interface EngineOptions {
+  store: Store;
+  token: string;
+  port?: number;
+  host?: string;
+  clock?: Clock;
+  logger?: pino.Logger;
+  logLevel?: pino.LevelWithSilent;
+  onEvents?: (events: readonly CommittedEvent[]) => void | Promise<void>;
+  /** How often to look for a newly activated configuration (default 5 s; 0 disables). */
+  configPollMs?: number;
+  defaultMetrics?: boolean;
+  bodyLimit?: number;
+  maxBatch?: number;
+}
+
+export interface ActiveConfig {
+  version: string;
+  project: Project;
+}
+
+export interface RunningEngine {
+  server: EngineServer;
+  url: string;
+  port: number;
+  active(): ActiveConfig | undefined;
+  /** Reloads the active configuration if it changed; resolves to the active version. */
+  refreshConfig(): Promise<string | undefined>;
+  /** Stops accepting connections, finishes in-flight requests and pending hooks. The store stays open. */
+  close(): Promise<void>;
+}
+
+export const DEFAULT_PORT = 8750;
+
+export async function startEngine(options: EngineOptions): Promise<RunningEngine> {
+  const metrics = createMetrics({ defaultMetrics: options.defaultMetrics });
+  let current: ActiveConfig | undefined;
+  const server = await buildServer({
+    store: options.store,
+    token: options.token,
+    clock: options.clock ?? systemClock,
+    onEvents: options.onEvents,
+    dataModel: () => current?.project.model,
+    metrics,
+    logger: options.logger,
+    logLevel: options.logLevel,
+    bodyLimit: options.bodyLimit,
+    maxBatch: options.maxBatch,
+  });
+  const log = server.log;
+
+  const refreshConfig = async (): Promise<string | undefined> => {
+    const id = await activeVersion(options.store.db);
+    if (id === (current?.version ?? null)) return id ?? undefined;
+    if (id === null) {
+      current = undefined;
+      metrics.configActive.reset();
+      return undefined;
+    }
+    const loaded = await loadActiveProject(options.store);
+    // Between the two reads another apply may have landed; loadActiveProject's answer is the newer one.
+    if (loaded) {
+      current = loaded;
+      metrics.configActive.reset();
+      metrics.configActive.set({ version: loaded.version }, 1);
+      log.info({ version: short(loaded.version) }, 'configuration active');
+    }
+    return current?.version;
+  };
+
+  await refreshConfig();
+  let polling: NodeJS.Timeout | undefined;
+  if ((options.configPollMs ?? 5000) > 0) {
+    polling = setInterval(() => {
+      refreshConfig().catch((error: unknown) => log.error({ err: error }, 'could not reload the active configuration; keeping the previous one'));
+    }, options.configPollMs ?? 5000);
+    polling.unref();
+  }
+
+  const address = await server.listen({ port: options.port ?? DEFAULT_PORT, host: options.host ?? '127.0.0.1' });
+  const port = (server.server.address() as { port: number }).port;
+  let closing: Promise<void> | undefined;
+  return {
+    server,
+    url: address,
+    port,
+    active: () => current,
+    refreshConfig,
+    close: () =>
+      (closing ??= (async () => {
+        if (polling) clearInterval(polling);
+        await server.close();
+      })()),
+  };
+}

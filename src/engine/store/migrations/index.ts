@@ -1,0 +1,6 @@
+// The ordered list of migrations. Static imports rather than a directory scan, so the list survives
+// bundling and the compiled dist/; a test checks that every NNN-*.ts file here is listed, in order.
+import type { Migration } from '../migrate.js';
+import { migration as m001 } from './001-initial.js';
+
+export const MIGRATIONS: readonly Migration[] = [m001];
