@@ -8,6 +8,7 @@ import { activeVersion, loadActiveProject, short } from './config-versions.js';
 import { buildServer, type CommittedEvent, type EngineServer } from './http/build-server.js';
 import { createMetrics } from './http/metrics.js';
 import type { Store } from './store/open-store.js';
+import { startWorker, type Worker, type WorkerOptions } from './worker/worker.js';
 
 export interface EngineOptions {
   store: Store;
@@ -23,6 +24,8 @@ export interface EngineOptions {
   defaultMetrics?: boolean;
   bodyLimit?: number;
   maxBatch?: number;
+  /** Starts the durable journey worker with this engine (stopped by close()); ingest wakes it. */
+  worker?: Omit<WorkerOptions, 'store' | 'clock'>;
 }
 
 export interface ActiveConfig {
@@ -37,6 +40,8 @@ export interface RunningEngine {
   active(): ActiveConfig | undefined;
   /** Reloads the active configuration if it changed; resolves to the active version. */
   refreshConfig(): Promise<string | undefined>;
+  /** The durable worker, when `worker` was given. */
+  worker?: Worker;
   /** Stops accepting connections, finishes in-flight requests and pending hooks. The store stays open. */
   close(): Promise<void>;
 }
@@ -46,11 +51,19 @@ export const DEFAULT_PORT = 8750;
 export async function startEngine(options: EngineOptions): Promise<RunningEngine> {
   const metrics = createMetrics({ defaultMetrics: options.defaultMetrics });
   let current: ActiveConfig | undefined;
+  let worker: Worker | undefined;
+  const onEvents =
+    options.worker || options.onEvents
+      ? async (events: readonly CommittedEvent[]) => {
+          worker?.wake();
+          await options.onEvents?.(events);
+        }
+      : undefined;
   const server = await buildServer({
     store: options.store,
     token: options.token,
     clock: options.clock ?? systemClock,
-    onEvents: options.onEvents,
+    onEvents,
     dataModel: () => current?.project.model,
     metrics,
     logger: options.logger,
@@ -90,6 +103,7 @@ export async function startEngine(options: EngineOptions): Promise<RunningEngine
 
   const address = await server.listen({ port: options.port ?? DEFAULT_PORT, host: options.host ?? '127.0.0.1' });
   const port = (server.server.address() as { port: number }).port;
+  if (options.worker) worker = startWorker({ ...options.worker, store: options.store, clock: options.clock ?? systemClock, onError: options.worker.onError ?? ((error) => log.error({ err: error }, 'worker tick failed')) });
   let closing: Promise<void> | undefined;
   return {
     server,
@@ -97,10 +111,12 @@ export async function startEngine(options: EngineOptions): Promise<RunningEngine
     port,
     active: () => current,
     refreshConfig,
+    worker,
     close: () =>
       (closing ??= (async () => {
         if (polling) clearInterval(polling);
         await server.close();
+        await worker?.stop();
       })()),
   };
 }

@@ -27,3 +27,4 @@ export { validateEvents, validateCustomers, type ValidEvent, type ValidCustomer,
 export { insertEvents, upsertCustomers, type EventOutcome, type CustomerOutcome } from './ingest/write-ingest.js';
 export { startEngine, DEFAULT_PORT, type EngineOptions, type RunningEngine, type ActiveConfig } from './engine.js';
 export * from './store/index.js';
+export * from './worker/index.js';

@@ -1,0 +1,239 @@
+// The outbox sender. Claim (one transaction): expired `sending` leases become `ambiguous` (or `queued` again
+// when the channel's provider is idempotent), then queued rows are taken with FOR UPDATE SKIP LOCKED, each
+// gets an attempts row (outcome NULL) and status `sending` with a lease, commit. Then render and call the
+// provider outside any transaction, and record the outcome in a second one. The message id is the
+// idempotency key the provider receives. A permanent failure is fed to the run as a `failed` receipt.
+import type { Knex } from 'knex';
+import type { ChannelDef } from '../../config/model.js';
+import type { ChannelProvider, OutgoingMessage, SendResult } from '../../channels/index.js';
+import { renderMessage } from '../../templates/index.js';
+import type { Clock } from '../clock.js';
+import type { Store } from '../store/open-store.js';
+import { loadCustomer, renderContext } from './customer-data.js';
+import type { ProjectLoader } from './projects.js';
+import { customerRuns, lockCustomer, stepAndPersist } from './runs.js';
+
+/** The provider for a channel (built once per channel by the caller, e.g. with createProvider). */
+export type ProviderResolver = (channel: ChannelDef) => ChannelProvider;
+
+export interface SendOutboxOptions {
+  store: Store;
+  projects: ProjectLoader;
+  clock: Clock;
+  providers: ProviderResolver;
+  worker: string;
+  batchSize?: number;
+  /** How long a `sending` claim lasts before it counts as a crash (default 5 min). */
+  leaseMs?: number;
+  /** Retry backoff: base * 2^(attempt-1), capped (defaults 30 s and 1 h); after maxAttempts the message fails. */
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+  maxAttempts?: number;
+}
+
+export interface SendOutboxResult {
+  claimed: number;
+  sent: number;
+  retried: number;
+  failed: number;
+  ambiguous: number;
+  /** Expired leases found this round. */
+  recovered: number;
+}
+
+interface OutboxRow {
+  customer_id: string;
+  id: string;
+  run_id: string | null;
+  channel: string;
+  template: string;
+  class: 'marketing' | 'service' | 'transactional';
+  config_version: string;
+  attempts: number;
+}
+
+export async function sendOutbox(options: SendOutboxOptions): Promise<SendOutboxResult> {
+  const result: SendOutboxResult = { claimed: 0, sent: 0, retried: 0, failed: 0, ambiguous: 0, recovered: 0 };
+  const now = options.clock.now();
+  const db = options.store.db;
+  const claimed = await db.transaction(async (trx) => {
+    result.recovered = await recoverExpired(trx, options, now);
+    const rows = (
+      await trx.raw(
+        `SELECT customer_id, id, run_id, channel, template, class, config_version, attempts FROM outbox
+          WHERE status = 'queued' AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ? FOR UPDATE SKIP LOCKED`,
+        [new Date(now), options.batchSize ?? 50],
+      )
+    ).rows as OutboxRow[];
+    for (const r of rows) {
+      r.attempts += 1;
+      await trx.raw(`INSERT INTO attempts (customer_id, message_id, n, worker, started_at) VALUES (?, ?, ?, ?, ?)`, [r.customer_id, r.id, r.attempts, options.worker, new Date(now)]);
+      await trx.raw(`UPDATE outbox SET status = 'sending', attempts = ?, lease_owner = ?, lease_until = ?, updated_at = ? WHERE customer_id = ? AND id = ?`, [
+        r.attempts,
+        options.worker,
+        new Date(now + (options.leaseMs ?? 300_000)),
+        new Date(now),
+        r.customer_id,
+        r.id,
+      ]);
+    }
+    return rows;
+  });
+  result.claimed = claimed.length;
+  for (const row of claimed) {
+    const outcome = await attempt(options, row);
+    await record(options, row, outcome, result);
+  }
+  return result;
+}
+
+async function recoverExpired(trx: Knex.Transaction, options: SendOutboxOptions, now: number): Promise<number> {
+  const expired = (
+    await trx.raw(
+      `SELECT customer_id, id, channel, config_version, attempts FROM outbox WHERE status = 'sending' AND lease_until < ? FOR UPDATE SKIP LOCKED`,
+      [new Date(now)],
+    )
+  ).rows as OutboxRow[];
+  for (const r of expired) {
+    const project = await options.projects.version(r.config_version);
+    const channel = project.channels.get(r.channel);
+    const idempotent = channel ? safeProvider(options, channel)?.idempotent === true : false;
+    await trx.raw(
+      `UPDATE attempts SET outcome = 'ambiguous', finished_at = ?, error = ?::jsonb WHERE customer_id = ? AND message_id = ? AND n = ? AND outcome IS NULL`,
+      [new Date(now), JSON.stringify({ code: 'lease_expired', message: 'the worker stopped before recording the outcome' }), r.customer_id, r.id, r.attempts],
+    );
+    await trx.raw(`UPDATE outbox SET status = ?, next_attempt_at = ?, lease_owner = NULL, lease_until = NULL, updated_at = ? WHERE customer_id = ? AND id = ?`, [
+      idempotent ? 'queued' : 'ambiguous',
+      new Date(now),
+      new Date(now),
+      r.customer_id,
+      r.id,
+    ]);
+  }
+  return expired.length;
+}
+
+function safeProvider(options: SendOutboxOptions, channel: ChannelDef): ChannelProvider | undefined {
+  try {
+    return options.providers(channel);
+  } catch {
+    return undefined;
+  }
+}
+
+type Outcome = SendResult | { kind: 'skipped'; code: string; message: string };
+
+async function attempt(options: SendOutboxOptions, row: OutboxRow): Promise<Outcome> {
+  try {
+    const project = await options.projects.version(row.config_version);
+    const channel = project.channels.get(row.channel);
+    const template = project.templates.get(row.template);
+    if (!channel || !template) return { kind: 'failed', retryable: false, code: 'unknown_reference', message: `channel ${row.channel} or template ${row.template} is not in the run's version` };
+    const customer = await loadCustomer(options.store.db, row.customer_id);
+    const to = customer.profile[channel.address];
+    if (to === undefined || to === null || to === '') return { kind: 'failed', retryable: false, code: 'no_address', message: `customer has no ${channel.address}` };
+    let entryEvent: Readonly<Record<string, unknown>> | undefined;
+    if (row.run_id) {
+      const run = (await options.store.db.raw(`SELECT state FROM runs WHERE customer_id = ? AND run_id = ?`, [row.customer_id, row.run_id])).rows[0] as
+        | { state: { entryEvent?: { props: Record<string, unknown> } } }
+        | undefined;
+      entryEvent = run?.state.entryEvent?.props;
+    }
+    const ctx = renderContext(project, customer, options.clock.now(), entryEvent);
+    let rendered: OutgoingMessage['rendered'];
+    try {
+      rendered = renderMessage(template.compiled, channel.type, ctx) as OutgoingMessage['rendered'];
+    } catch (e) {
+      return { kind: 'failed', retryable: false, code: 'render_failed', message: e instanceof Error ? e.message : String(e) };
+    }
+    const provider = options.providers(channel);
+    return await provider.send({
+      id: row.id,
+      customerId: row.customer_id,
+      to: typeof to === 'string' ? to : JSON.stringify(to),
+      channel,
+      rendered,
+      unsubscribeUrl: ctx.unsubscribeUrl,
+      class: row.class,
+    });
+  } catch (e) {
+    // A provider that cannot be built, a lost database connection: try again later.
+    return { kind: 'failed', retryable: true, code: 'worker_error', message: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+async function record(options: SendOutboxOptions, row: OutboxRow, outcome: Outcome, result: SendOutboxResult): Promise<void> {
+  const now = options.clock.now();
+  const at = new Date(now);
+  const maxAttempts = options.maxAttempts ?? 8;
+  let status: 'sent' | 'queued' | 'failed' | 'ambiguous';
+  let attemptOutcome: string;
+  let next: Date | null = null;
+  let providerId: string | null = null;
+  let error: unknown = null;
+  switch (outcome.kind) {
+    case 'sent':
+      status = 'sent';
+      attemptOutcome = 'sent';
+      providerId = outcome.providerMessageId ?? null;
+      result.sent++;
+      break;
+    case 'failed':
+      error = { code: outcome.code, message: outcome.message };
+      if (outcome.retryable && row.attempts < maxAttempts) {
+        status = 'queued';
+        attemptOutcome = 'failed_retryable';
+        const backoff = Math.min(options.backoffMaxMs ?? 3_600_000, (options.backoffBaseMs ?? 30_000) * 2 ** (row.attempts - 1));
+        next = new Date(now + Math.max(backoff, outcome.retryAfterMs ?? 0));
+        result.retried++;
+      } else {
+        status = 'failed';
+        attemptOutcome = outcome.retryable ? 'failed_retryable' : 'failed_permanent';
+        result.failed++;
+      }
+      break;
+    case 'ambiguous':
+      status = 'ambiguous';
+      attemptOutcome = 'ambiguous';
+      error = { code: outcome.code ?? 'ambiguous', message: outcome.message };
+      result.ambiguous++;
+      break;
+    case 'skipped':
+      status = 'failed';
+      attemptOutcome = 'skipped';
+      error = { code: outcome.code, message: outcome.message };
+      result.failed++;
+      break;
+  }
+  await options.store.db.transaction(async (trx) => {
+    await trx.raw(`UPDATE attempts SET outcome = ?, finished_at = ?, provider_message_id = ?, error = ?::jsonb WHERE customer_id = ? AND message_id = ? AND n = ?`, [
+      attemptOutcome,
+      at,
+      providerId,
+      error === null ? null : JSON.stringify(error),
+      row.customer_id,
+      row.id,
+      row.attempts,
+    ]);
+    // Only while the claim is still ours: a row recovered as ambiguous after our lease expired stays so.
+    const updated = await trx.raw(
+      `UPDATE outbox SET status = ?, next_attempt_at = coalesce(?, next_attempt_at), provider_message_id = coalesce(?, provider_message_id),
+              last_error = ?::jsonb, lease_owner = NULL, lease_until = NULL, updated_at = ?
+        WHERE customer_id = ? AND id = ? AND status = 'sending' AND lease_owner = ? RETURNING id`,
+      [status, next, providerId, error === null ? null : JSON.stringify(error), at, row.customer_id, row.id, options.worker],
+    );
+    if (status === 'failed' && updated.rows.length && row.run_id) await feedFailure(trx, options, row, now);
+  });
+}
+
+/** A message that will never go out: tell its run (a cascade moves on, a wait for `failed` fires). */
+async function feedFailure(trx: Knex.Transaction, options: SendOutboxOptions, row: OutboxRow, now: number): Promise<void> {
+  await lockCustomer(trx, row.customer_id);
+  const run = (await customerRuns(trx, row.customer_id)).find((r) => r.runId === row.run_id);
+  if (!run) return;
+  const project = await options.projects.version(run.configVersion);
+  const journey = project.journeys.get(run.journey);
+  if (!journey) return;
+  const customer = await loadCustomer(trx, row.customer_id);
+  await stepAndPersist(trx, { project, version: run.configVersion, journey, customer, previous: run.state, input: { kind: 'receipt', at: now, messageId: row.id, status: 'failed' }, now, isNew: false });
+}

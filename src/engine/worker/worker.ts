@@ -1,0 +1,103 @@
+// The worker loop: every `intervalMs`, drain the event queue, step due timers and send queued messages.
+// Everything it works on is a row, so stopping (or crashing) loses nothing: `stop()` waits for the tick in
+// progress and starts no new one. `tick()` runs one round, for tests and for the HTTP fast path (`wake`).
+import { randomBytes } from 'node:crypto';
+import type { Clock } from '../clock.js';
+import type { Store } from '../store/open-store.js';
+import { processEvents } from './process-events.js';
+import { processTimers } from './process-timers.js';
+import { storeProjectLoader, type ProjectLoader } from './projects.js';
+import { sendOutbox, type ProviderResolver, type SendOutboxResult } from './send-outbox.js';
+
+export interface WorkerOptions {
+  store: Store;
+  providers: ProviderResolver;
+  /** Default: the store's active version, and each run's own version. */
+  projects?: ProjectLoader;
+  clock?: Clock;
+  /** 0 or undefined: no timer (call tick()). */
+  intervalMs?: number;
+  /** Identifies this replica in leases and attempts rows. */
+  workerId?: string;
+  batchSize?: number;
+  timerLeaseMs?: number;
+  sendLeaseMs?: number;
+  /** At most this many event batches per tick, so timers and sends are not starved. */
+  maxEventBatches?: number;
+  onError?: (error: unknown) => void;
+}
+
+export interface TickResult {
+  events: number;
+  entered: number;
+  timers: number;
+  sends: number;
+  outbox: SendOutboxResult;
+}
+
+export interface Worker {
+  readonly id: string;
+  tick(): Promise<TickResult>;
+  /** Asks for a tick soon (the HTTP ingest fast path). */
+  wake(): void;
+  stop(): Promise<void>;
+}
+
+export function startWorker(options: WorkerOptions): Worker {
+  const id = options.workerId ?? `worker-${randomBytes(4).toString('hex')}`;
+  const clock = options.clock ?? { now: () => Date.now() };
+  const projects = options.projects ?? storeProjectLoader(options.store);
+  const common = { store: options.store, projects, clock, batchSize: options.batchSize };
+  let running: Promise<TickResult> | undefined;
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+
+  const round = async (): Promise<TickResult> => {
+    const r: TickResult = { events: 0, entered: 0, timers: 0, sends: 0, outbox: { claimed: 0, sent: 0, retried: 0, failed: 0, ambiguous: 0, recovered: 0 } };
+    for (let i = 0; i < (options.maxEventBatches ?? 10); i++) {
+      const e = await processEvents(common);
+      r.events += e.events;
+      r.entered += e.entered;
+      r.sends += e.sends;
+      if (e.events === 0) break;
+    }
+    const t = await processTimers({ ...common, worker: id, leaseMs: options.timerLeaseMs });
+    r.timers = t.runs;
+    r.sends += t.sends;
+    r.outbox = await sendOutbox({ ...common, worker: id, providers: options.providers, leaseMs: options.sendLeaseMs });
+    return r;
+  };
+
+  // One round at a time per worker: a tick asked for during a round waits for it and then runs its own.
+  const tick = (): Promise<TickResult> => {
+    const next: Promise<TickResult> = (running ?? Promise.resolve()).catch(() => undefined).then(round);
+    running = next;
+    void next.finally(() => {
+      if (running === next) running = undefined;
+    }).catch(() => undefined);
+    return next;
+  };
+
+  const background = () => {
+    if (stopped) return;
+    tick().catch((error: unknown) => options.onError?.(error));
+  };
+
+  if (options.intervalMs && options.intervalMs > 0) {
+    timer = setInterval(background, options.intervalMs);
+    timer.unref();
+  }
+
+  return {
+    id,
+    tick,
+    wake: () => {
+      if (!stopped && !running) background();
+    },
+    async stop() {
+      stopped = true;
+      if (timer) clearInterval(timer);
+      await running?.catch(() => undefined);
+    },
+  };
+}
