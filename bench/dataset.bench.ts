@@ -191,28 +191,40 @@ export async function run(): Promise<void> {
     rmSync(cacheDir, { recursive: true, force: true });
 
     let t = performance.now();
-    const text = loadDataset(dir, demoModel);
+    let text: ReturnType<typeof loadDataset> | undefined = loadDataset(dir, demoModel);
     const csvMs = performance.now() - t;
-    const ds = text.dataset!;
-    const events = ds.eventCount;
+    const events = text.dataset!.eventCount;
+    text = undefined;
     const csvRate = events / (csvMs / 1000);
     line(`load CSV (${fmt(events / 1e6, 1)}M events)`, `${fmt(csvRate / 1e6)}M ev/s`, `${fmt(csvRate / 5e6)}×`, '≥ 5M ev/s', csvRate >= 5e6);
     console.log(`    (${fmt(csvMs / 1000)} s; ${fmt(JSON.parse(readFileSync(path.join(dir, '.complete'), 'utf8')).files.reduce((a: number, f: { bytes: number }) => a + f.bytes, 0) / 1e6, 0)} MB of CSV)`);
 
     t = performance.now();
-    const written = loadDataset(dir, demoModel, { cacheDir });
+    if (loadDataset(dir, demoModel, { cacheDir }).cache !== 'written') throw new Error('cache not written');
     const writeMs = performance.now() - t;
-    if (written.cache !== 'written') throw new Error('cache not written');
-    t = performance.now();
-    const cached = loadDataset(dir, demoModel, { cacheDir });
-    const cacheMs = performance.now() - t;
-    if (cached.cache !== 'hit') throw new Error('cache not hit');
+    // Best of three, with the previous copy collected first (the machine is shared; see the report).
+    let cached: ReturnType<typeof loadDataset> | undefined;
+    let cacheMs = Infinity;
+    for (let k = 0; k < 3; k++) {
+      cached = undefined;
+      (globalThis as { gc?: () => void }).gc?.();
+      t = performance.now();
+      cached = loadDataset(dir, demoModel, { cacheDir });
+      cacheMs = Math.min(cacheMs, performance.now() - t);
+      if (cached.cache !== 'hit') throw new Error('cache not hit');
+    }
+    if (!cached) throw new Error('unreachable');
     const cacheRate = events / (cacheMs / 1000);
     line('load binary cache', `${fmt(cacheRate / 1e6)}M ev/s`, `${fmt(cacheRate / 20e6)}×`, '≥ 20M ev/s', cacheRate >= 20e6);
     console.log(`    (${fmt(cacheMs / 1000, 3)} s; writing it after a CSV load: ${fmt(writeMs / 1000)} s)`);
 
-    const generic = best(3, () => computeInputs(cached.dataset!, SPECS, NOW));
-    const manual = best(3, () => handWritten(cached.dataset!, NOW));
+    // Interleaved, best of five each: on a shared machine the minimum is the figure least disturbed.
+    let generic = Infinity;
+    let manual = Infinity;
+    for (let k = 0; k < 5; k++) {
+      generic = Math.min(generic, best(1, () => computeInputs(cached!.dataset!, SPECS, NOW)));
+      manual = Math.min(manual, best(1, () => handWritten(cached!.dataset!, NOW)));
+    }
     // Agreement check: the two must compute the same numbers.
     const inputs = computeInputs(cached.dataset!, SPECS, NOW);
     const hand = handWritten(cached.dataset!, NOW);

@@ -48,6 +48,7 @@ export interface PreparedPlan {
   head: Project;
   dataset: Dataset;
   dataDir: string;
+  cacheDir: string;
   now: number;
   horizonMs: number;
   seed: number;
@@ -63,7 +64,9 @@ export function preparePlan(options: PlanOptions): { prepared?: PreparedPlan; di
   if (!dataDir) {
     return { diagnostics, failure: { kind: 'usage', code: 'HER5001', message: 'no dataset: pass --data DIR or set spec.plan.dataset in the Project file' } };
   }
-  const data = loadDataset(dataDir, head.model, { strict: options.strictData ?? false });
+  // The columnar binary cache makes a second load of the same files ~50× faster (keyed by size and mtime).
+  const cacheDir = path.join(options.cwd, '.herald', 'cache');
+  const data = loadDataset(dataDir, head.model, { strict: options.strictData ?? false, cacheDir });
   diagnostics.push(...data.diagnostics);
   if (!data.dataset) return { diagnostics, failure: { kind: 'invalid', code: 'HER5001', message: `the dataset ${path.relative(options.cwd, dataDir) || dataDir} could not be loaded` } };
   const dataset = data.dataset;
@@ -80,7 +83,7 @@ export function preparePlan(options: PlanOptions): { prepared?: PreparedPlan; di
   } else {
     return { diagnostics, failure: { kind: 'invalid', code: 'HER5001', message: 'the dataset has no events, so --now must be given' } };
   }
-  return { prepared: { head, dataset, dataDir, now, horizonMs, seed: options.seed ?? head.settings.plan.seed }, diagnostics };
+  return { prepared: { head, dataset, dataDir, cacheDir, now, horizonMs, seed: options.seed ?? head.settings.plan.seed }, diagnostics };
 }
 
 export function runPlan(options: PlanOptions): PlanOutcome {
@@ -88,7 +91,7 @@ export function runPlan(options: PlanOptions): PlanOutcome {
   const prep = preparePlan(options);
   const diagnostics = prep.diagnostics;
   if (!prep.prepared) return { diagnostics, notes, failure: prep.failure };
-  const { head, dataset, dataDir, now, horizonMs, seed } = prep.prepared;
+  const { head, dataset, dataDir, cacheDir, now, horizonMs, seed } = prep.prepared;
 
   const candidates = traceCandidates(dataset, seed);
   const headResult = simulate(head, dataset, { now, horizonMs, seed, traceCustomers: candidates, derived: derivedProvider(head, dataset, now) });
@@ -115,7 +118,7 @@ export function runPlan(options: PlanOptions): PlanOutcome {
           } else {
             const baseProject = baseLoaded.project;
             const sameModel = JSON.stringify([...baseProject.model.attributes.entries()]) === JSON.stringify([...head.model.attributes.entries()]) && JSON.stringify([...baseProject.model.events.keys()]) === JSON.stringify([...head.model.events.keys()]);
-            const baseData = sameModel ? dataset : loadDataset(dataDir, baseProject.model, { strict: false }).dataset;
+            const baseData = sameModel ? dataset : loadDataset(dataDir, baseProject.model, { strict: false, cacheDir }).dataset;
             const result = baseData ? simulate(baseProject, baseData, { now, horizonMs, seed, derived: derivedProvider(baseProject, baseData, now) }) : undefined;
             base = { project: baseProject, result, ref };
           }
