@@ -6,6 +6,7 @@ import cronParser from 'cron-parser';
 import type { ChannelDef, JourneyDef, PolicyDef, Project } from '../config/model.js';
 import { advanceRun, listensForGoal, newRunState, type StepContext } from '../core/journey-step.js';
 import { unitHash } from '../core/hash.js';
+import { mayEnter } from '../core/reentry.js';
 import { isValidZone } from '../core/local-time.js';
 import type { LedgerView } from '../core/policy-gate.js';
 import type { Effect, MessageStatus, RunInput, RunState } from '../core/types.js';
@@ -334,19 +335,9 @@ class Simulation {
 
   private canEnter(journey: number, customer: number, at: number): boolean {
     const run = this.runs[journey].get(customer);
-    if (run && run.status === 'active') return false;
-    const last = this.lastEntry[journey].get(customer);
-    if (last === undefined) return true;
-    const r = this.journeys[journey].reentry;
-    switch (r.kind) {
-      case 'once':
-        return false;
-      case 'always':
-        return true;
-      case 'after':
-        return at >= last + r.ms;
-    }
+    return mayEnter(this.journeys[journey], { active: run?.status === 'active', lastEntryAt: this.lastEntry[journey].get(customer) }, at);
   }
+
 
   /** For `days_since(X) > K`: the instant it turns true (X changes only with events, which reschedule). */
   private sinceTurnsTrue(conjunct: Conjunct, customer: number, at: number): number {

@@ -6,6 +6,7 @@
 //
 // Steps happen at the worker's clock (`now`), not at the event's ts: the engine acts when it learns of an
 // event. Schedule-entry journeys (cron) are not handled here.
+import { mayEnter } from '../../core/reentry.js';
 import type { Knex } from 'knex';
 import type { JourneyDef, Project } from '../../config/model.js';
 import { listensForGoal, newRunState } from '../../core/journey-step.js';
@@ -117,16 +118,5 @@ async function offerEvent(
 /** Re-entry rules: never beside an active run; once / always / after a delay since the last entry (held-out entries count). */
 export function canEnter(journey: JourneyDef, runs: readonly StoredRun[], at: number): boolean {
   const mine = runs.filter((r) => r.journey === journey.meta.name);
-  if (mine.some((r) => r.state.status === 'active')) return false;
-  if (mine.length === 0) return true;
-  const last = Math.max(...mine.map((r) => r.enteredAt));
-  const r = journey.reentry;
-  switch (r.kind) {
-    case 'once':
-      return false;
-    case 'always':
-      return true;
-    case 'after':
-      return at >= last + r.ms;
-  }
+  return mayEnter(journey, { active: mine.some((r) => r.state.status === 'active'), lastEntryAt: mine.length ? Math.max(...mine.map((r) => r.enteredAt)) : undefined }, at);
 }
