@@ -547,7 +547,15 @@ class Simulation {
     if (settings.links.unsubscribe) ctx.unsubscribeUrl = `${settings.links.unsubscribe}/${encodeURIComponent(ctx.customerId)}`;
     if (settings.links.preferences) ctx.preferencesUrl = `${settings.links.preferences}/${encodeURIComponent(ctx.customerId)}`;
     const ltv = this.inputs.value(customer, { kind: 'ltv', key: 'ltv' }, at);
-    ctx.derived = { ltv: typeof ltv === 'number' ? ltv : null };
+    const num = (v: InputValue) => (typeof v === 'number' ? v : null);
+    const d = this.options.derived;
+    ctx.derived = { ltv: num(ltv) };
+    if (d?.rfm) {
+      const rfm = (field: 'r' | 'f' | 'm' | 'score' | 'segment') => d.rfm!(customer, { kind: 'rfm', key: `rfm|${field}`, field }, at);
+      const segment = rfm('segment');
+      ctx.derived.rfm = { r: num(rfm('r')), f: num(rfm('f')), m: num(rfm('m')), score: num(rfm('score')), segment: typeof segment === 'string' ? segment : null };
+    }
+    if (d?.clv) ctx.derived.clv = { p_alive: num(d.clv(customer, 'clv|p_alive')) };
     return ctx;
   }
 
