@@ -10,7 +10,7 @@ import { describe } from './event-builder.js';
 import { growF64, growI8, type GrowF64, type GrowI8 } from './growable.js';
 import { scanLinesFile } from './line-scanner.js';
 import { parseBoolText, parseDuration, parseNumberBytes, parseTimestamp, parseTimestampBytes } from './parse-scalars.js';
-import type { RowProblems } from './row-problems.js';
+import { parseJsonLine, type RowProblems } from './row-problems.js';
 
 type ColumnBuilder =
   | { kind: 'string'; field: FieldDef; arena: StringArena }
@@ -230,18 +230,8 @@ function loadCustomersNdjson(file: string, model: DataModel, problems: RowProble
   const builders = [...model.attributes.values()].map(columnBuilder);
   const warned = new Set<string>();
   scanLinesFile(file, (text, line) => {
-    let obj: unknown;
-    try {
-      obj = JSON.parse(text);
-    } catch (error) {
-      problems.row('HER5013', { file, line, column: 1 }, `malformed JSON line: ${(error as Error).message}`);
-      return;
-    }
-    if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) {
-      problems.row('HER5013', { file, line, column: 1 }, 'each line must be a JSON object');
-      return;
-    }
-    const rec = obj as Record<string, unknown>;
+    const rec = parseJsonLine(text, file, line, problems);
+    if (!rec) return;
     const rawId = rec[model.customerId];
     const id = typeof rawId === 'string' ? rawId : typeof rawId === 'number' ? String(rawId) : '';
     if (id === '') {

@@ -9,7 +9,7 @@ import { EventTypeBuilder, type PropProblem } from './event-builder.js';
 import { keyColumn } from './load-customers.js';
 import { scanLinesFile } from './line-scanner.js';
 import { parseTimestamp, parseTimestampBytes } from './parse-scalars.js';
-import type { RowProblems } from './row-problems.js';
+import { parseJsonLine, type RowProblems } from './row-problems.js';
 
 export interface LoadedEvents {
   builders: EventTypeBuilder[];
@@ -195,18 +195,8 @@ function loadEventsNdjson(
   let seq = 0;
   const sort: SortCheck = { last: -Infinity, late: 0 };
   scanLinesFile(file, (text, line) => {
-    let obj: unknown;
-    try {
-      obj = JSON.parse(text);
-    } catch (error) {
-      problems.row('HER5013', { file, line, column: 1 }, `malformed JSON line: ${(error as Error).message}`);
-      return;
-    }
-    if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) {
-      problems.row('HER5013', { file, line, column: 1 }, 'each line must be a JSON object');
-      return;
-    }
-    const rec = obj as Record<string, unknown>;
+    const rec = parseJsonLine(text, file, line, problems);
+    if (!rec) return;
     const idKey = 'customer_id' in rec ? 'customer_id' : model.customerId;
     const rawId = rec[idKey];
     const id = typeof rawId === 'string' ? rawId : typeof rawId === 'number' ? String(rawId) : '';

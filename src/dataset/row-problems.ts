@@ -97,3 +97,19 @@ export class RowProblems {
     this.diagnostics.push(d);
   }
 }
+
+/** One NDJSON line as an object, or a HER5013 row problem (and undefined). */
+export function parseJsonLine(text: string, file: string, line: number, problems: RowProblems): Record<string, unknown> | undefined {
+  let obj: unknown;
+  try {
+    obj = JSON.parse(text);
+  } catch (error) {
+    problems.row('HER5013', { file, line, column: 1 }, `malformed JSON line: ${(error as Error).message}`);
+    return undefined;
+  }
+  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) {
+    problems.row('HER5013', { file, line, column: 1 }, 'each line must be a JSON object');
+    return undefined;
+  }
+  return obj as Record<string, unknown>;
+}
