@@ -1,9 +1,26 @@
 // Customer-local wall-clock arithmetic (quiet hours, `wait: { until }`), DST-safe through luxon.
 import { DateTime } from 'luxon';
 
+// UTC offsets only change at instants that are whole multiples of 15 minutes (every zone's offset and
+// every transition time is), so the offset is cached per zone and quarter hour. A pure memo: the same
+// answers as asking luxon each time, without building a DateTime per send check.
+const QUARTER = 900_000;
+const offsetCache = new Map<string, number>();
+
+function offsetMinutes(at: number, zone: string): number {
+  const key = `${zone}\u0000${Math.floor(at / QUARTER)}`;
+  let offset = offsetCache.get(key);
+  if (offset === undefined) {
+    offset = DateTime.fromMillis(at, { zone }).offset;
+    if (offsetCache.size > 200_000) offsetCache.clear();
+    offsetCache.set(key, offset);
+  }
+  return offset;
+}
+
 export function minuteOfDay(at: number, zone: string): number {
-  const t = DateTime.fromMillis(at, { zone });
-  return t.hour * 60 + t.minute;
+  const local = Math.floor(at / 60_000) + offsetMinutes(at, zone);
+  return ((local % 1440) + 1440) % 1440;
 }
 
 /** The next instant strictly after `at` whose local time is hh:mm in `zone` (moved forward out of DST gaps). */

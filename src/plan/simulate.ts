@@ -165,7 +165,7 @@ class Simulation {
     }
     this.profileNames = [...names].filter((n) => project.model.attributes.has(n));
     this.gates = this.journeys.map((j) =>
-      j.entry.kind === 'segment' ? new SegmentGate(segmentConjuncts(project, j.entry.segment), dataset.customerCount, options.now, project.settings.segmentRefreshMs) : undefined,
+      j.entry.kind === 'segment' ? new SegmentGate(segmentConjuncts(project, j.entry.segment), dataset.customerCount, options.now, project.settings.segmentRefreshMs, project.model.rfm?.monetary.event) : undefined,
     );
   }
 
@@ -283,8 +283,12 @@ class Simulation {
         if (j.entry.where && !this.test(j.entry.where, customer, at, getProps())) return;
         this.enter(index, customer, at, { type: table.name, props: getProps() });
       } else if (j.entry.kind === 'segment') {
-        // The event may change membership: evaluate now, and again at the next tick.
-        this.gates[index]!.schedule(customer, at, at);
+        const gate = this.gates[index]!;
+        // An event of a type the condition reads may change membership: evaluate now and at the next tick.
+        // Any other event cannot make it true before the instant the last tick computed (see SegmentGate).
+        if (gate.conjuncts && !gate.types.has(table.name) && gate.earliest[customer] > at) return;
+        if (gate.types.has(table.name)) gate.earliest[customer] = 0;
+        gate.schedule(customer, at, at);
         if (this.canEnter(index, customer, at) && this.member(j.entry.segment, customer, at, new Map())) this.enter(index, customer, at);
       }
     });
@@ -314,6 +318,7 @@ class Simulation {
         onlyTimeDependent = false;
         latest = Math.max(latest, conjunct.since ? this.sinceTurnsTrue(conjunct, c, at) : nextAgeOut(this.dataset, c, conjunct, at));
       }
+      gate.earliest[c] = holds || onlyTimeDependent ? 0 : latest;
       if (holds) {
         this.enter(journey, c, at);
         // The run's end schedules the next look, unless it ended already inside enter().
@@ -633,14 +638,26 @@ class SegmentGate {
   private readonly buckets = new Map<number, number[]>();
   private readonly stamp: Int32Array;
   private first = true;
+  /** Per customer: before this instant the condition cannot hold without an event of one of `types` (0: unknown). */
+  readonly earliest: Float64Array;
+  /** Event types the clock-free conjuncts read (RFM and CLV are held fixed over the window). */
+  readonly types = new Set<string>();
 
   constructor(
     readonly conjuncts: Conjunct[] | undefined,
     private readonly customers: number,
     private readonly start: number,
     private readonly refresh: number,
+    monetaryEvent: string | undefined,
   ) {
     this.stamp = new Int32Array(customers).fill(-1);
+    this.earliest = new Float64Array(customers);
+    for (const c of conjuncts ?? []) {
+      for (const input of [...c.expr.inputs, ...(c.since?.anchor.inputs ?? [])]) {
+        if (input.kind === 'aggregate') this.types.add(input.event);
+        if (input.kind === 'ltv' && monetaryEvent) this.types.add(monetaryEvent);
+      }
+    }
   }
 
   private tickOf(t: number): number {

@@ -5,7 +5,7 @@ import { DateTime } from 'luxon';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadProject } from '../../src/config/build-project.js';
 import type { ChannelDef, PolicyDef, Project } from '../../src/config/model.js';
-import { inWindow, nextLocalTime } from '../../src/core/local-time.js';
+import { inWindow, minuteOfDay, nextLocalTime } from '../../src/core/local-time.js';
 import { checkSend, type LedgerView } from '../../src/core/policy-gate.js';
 import { REPO_ROOT } from '../support/run-cli.js';
 
@@ -49,6 +49,29 @@ describe('quiet hours (21:00–09:00 local, defer)', () => {
     const at = Date.parse('2026-06-10T20:30:00Z'); // 16:30 EDT
     const d = checkSend({ at, channel: email, class: 'marketing', policy, profile, timezone: 'America/New_York', ledger: memoryLedger().ledger, cost: 0, inCascade: false });
     expect(d.kind).toBe('allow');
+  });
+
+  it('the cached local minute of day equals luxon everywhere, half- and quarter-hour zones and DST included (property)', () => {
+    const zones = [...ZONES, 'America/St_Johns', 'Australia/Lord_Howe', 'Asia/Kathmandu', 'Asia/Kolkata', 'Pacific/Chatham'];
+    fc.assert(
+      fc.property(fc.integer({ min: Date.parse('2025-01-01T00:00:00Z'), max: Date.parse('2027-12-31T00:00:00Z') }), fc.constantFrom(...zones), (at, zone) => {
+        const t = DateTime.fromMillis(at, { zone });
+        expect(minuteOfDay(at, zone)).toBe(t.hour * 60 + t.minute);
+      }),
+      { numRuns: 3000, seed: 5 },
+    );
+    // Minute by minute across transitions that are not on a whole UTC hour.
+    for (const [zone, iso] of [
+      ['America/St_Johns', '2026-03-08T05:30:00Z'],
+      ['Australia/Lord_Howe', '2026-04-04T15:00:00Z'],
+      ['Europe/Berlin', '2026-10-25T01:00:00Z'],
+    ] as const) {
+      for (let m = -90; m <= 90; m++) {
+        const at = Date.parse(iso) + m * 60_000 + 17_000;
+        const t = DateTime.fromMillis(at, { zone });
+        expect(minuteOfDay(at, zone), `${zone} ${new Date(at).toISOString()}`).toBe(t.hour * 60 + t.minute);
+      }
+    }
   });
 
   it('across the spring-forward night, 09:00 local is one hour earlier in UTC', () => {
