@@ -4,6 +4,8 @@
 import { Option } from 'commander';
 import { applyConfig, collectConfigFiles, DEFAULT_PORT, ENGINE_CODE, short, startEngine } from '../../engine/index.js';
 import { ExitCode, UserError } from '../exit-codes.js';
+import { createProvider, type ChannelProvider } from '../../channels/index.js';
+import type { ChannelDef } from '../../config/model.js';
 import type { CommandContext, RegisterCommand } from '../main.js';
 import { loadOrReport, openCliStore, toUserError, withStoreOptions, type StoreFlags } from './apply.js';
 
@@ -12,6 +14,32 @@ export interface EngineStartFlags extends StoreFlags {
   host: string;
   apply?: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+/**
+ * One provider per channel definition (a new configuration version gets new ones). A channel whose
+ * settings cannot be resolved (an unset env variable) fails its sends as retryable with the reason, so
+ * the messages wait in the outbox instead of the daemon refusing every other channel.
+ */
+export function channelProviders(env: NodeJS.ProcessEnv): (channel: ChannelDef) => ChannelProvider {
+  const cache = new WeakMap<ChannelDef, ChannelProvider>();
+  return (channel) => {
+    let provider = cache.get(channel);
+    if (!provider) {
+      try {
+        provider = createProvider(channel, env);
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        provider = {
+          idempotent: false,
+          send: async () => ({ kind: 'failed', retryable: true, code: 'provider_config', message }),
+          close: async () => {},
+        };
+      }
+      cache.set(channel, provider);
+    }
+    return provider;
+  };
 }
 
 export const registerEngine: RegisterCommand = (program, ctx) => {
@@ -51,7 +79,7 @@ export async function runEngine(flags: EngineStartFlags, ctx: CommandContext, st
       });
       ctx.io.err(result.kind === 'unchanged' ? `configuration ${short(result.version)} already active\n` : `activated configuration ${short(result.version)}\n`);
     }
-    const running = await startEngine({ store, token, port, host: flags.host, logLevel: flags.logLevel, defaultMetrics: true }).catch((error: unknown) => {
+    const running = await startEngine({ store, token, port, host: flags.host, logLevel: flags.logLevel, defaultMetrics: true, worker: { providers: channelProviders(ctx.io.env) } }).catch((error: unknown) => {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
         throw new UserError(ENGINE_CODE.cannotListen, `cannot listen on ${flags.host}:${port}: ${code}`, ExitCode.unavailable, 'choose another --port or --host');
