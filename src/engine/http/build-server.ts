@@ -12,6 +12,8 @@ import { insertEvents, upsertCustomers } from '../ingest/write-ingest.js';
 import { validateCustomers, validateEvents, type IngestProblem, type ValidEvent } from '../ingest/validate-input.js';
 import { isConnectionError, type Store } from '../store/open-store.js';
 import { createMetrics, type EngineMetrics } from './metrics.js';
+import { registerReceiptRoutes } from './receipts.js';
+import { registerUnsubscribeRoutes } from './unsubscribe.js';
 
 /** An event as committed: what the journey worker's entry hook receives. */
 export interface CommittedEvent extends ValidEvent {
@@ -39,6 +41,10 @@ export interface ServerOptions {
   bodyLimit?: number;
   /** Most events or customers in one request (default 1000). */
   maxBatch?: number;
+  /** Channel name → secret (or secrets while rotating) for signed `POST /v1/receipts/:channel`. */
+  receiptSecrets?: Readonly<Record<string, string | readonly string[]>>;
+  /** Secret of the unsubscribe link tokens; without it there are no `/u/:token` routes. */
+  unsubscribeSecret?: string;
 }
 
 export type EngineServer = FastifyInstance & {
@@ -70,6 +76,8 @@ export async function buildServer(options: ServerOptions): Promise<EngineServer>
     // Requests are logged once, on completion (below); the default two lines per request cost throughput.
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
+    // Unsubscribe link tokens (/u/:token) carry customer, channel and message ids: longer than the default 100.
+    routerOptions: { maxParamLength: 2048 },
     forceCloseConnections: 'idle',
   }) as unknown as FastifyInstance;
   // Only JSON: a text/plain body is refused with 415 rather than parsed as a string.
@@ -84,6 +92,8 @@ export async function buildServer(options: ServerOptions): Promise<EngineServer>
 
   app.addHook('onRequest', async (request, reply) => {
     if (!request.url.startsWith('/v1/')) return;
+    // Receipts come from providers: their Herald-Signature, checked by the route, authenticates them.
+    if (request.url.startsWith('/v1/receipts/')) return;
     const header = request.headers.authorization;
     const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
     if (!match || !timingSafeEqual(digest(match[1]), tokenDigest)) {
@@ -164,6 +174,9 @@ export async function buildServer(options: ServerOptions): Promise<EngineServer>
     if (checked.single) return reply.send(results[0]);
     return reply.send({ created, updated: outcomes.length - created, results });
   });
+
+  await registerReceiptRoutes(app, { store, clock, secrets: options.receiptSecrets ?? {}, maxBatch, refuse });
+  if (options.unsubscribeSecret) await registerUnsubscribeRoutes(app, { store, clock, secret: options.unsubscribeSecret, refuse });
 
   app.get('/healthz', async (_request, reply) => {
     try {

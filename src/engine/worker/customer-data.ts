@@ -199,8 +199,28 @@ export async function loadLedger(db: Db, project: Project, customerId: string, a
   };
 }
 
+/**
+ * The profile the policy gate sees: for each channel with a `consent` attribute and a consents row (e.g. a
+ * one-click unsubscribe), the latest row as of `at` decides that attribute (consents are append-only evidence).
+ */
+export async function effectiveProfile(db: Db, project: Project, customer: CustomerData, at: number): Promise<Record<string, unknown>> {
+  const latest = (
+    await db.raw(`SELECT DISTINCT ON (channel) channel, granted FROM consents WHERE customer_id = ? AND at <= ? ORDER BY channel, at DESC, recorded_at DESC`, [
+      customer.id,
+      new Date(at),
+    ])
+  ).rows as { channel: string; granted: boolean }[];
+  if (latest.length === 0) return customer.profile;
+  const profile = { ...customer.profile };
+  for (const row of latest) {
+    const attribute = project.channels.get(row.channel)?.consent;
+    if (attribute !== undefined) profile[attribute] = row.granted;
+  }
+  return profile;
+}
+
 export async function stepContext(db: Db, project: Project, journey: JourneyDef, customer: CustomerData, at: number, entryEvent?: Readonly<Record<string, unknown>>): Promise<StepContext> {
-  const c: CustomerContext = { id: customer.id, profile: customer.profile, timezone: timezoneOf(project, customer.profile) };
+  const c: CustomerContext = { id: customer.id, profile: await effectiveProfile(db, project, customer, at), timezone: timezoneOf(project, customer.profile) };
   return {
     journey,
     channels: project.channels,

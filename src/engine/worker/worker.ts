@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import type { Store } from '../store/open-store.js';
 import { processEvents } from './process-events.js';
+import { processReceipts, type ProcessReceiptsResult } from './process-receipts.js';
 import { processTimers } from './process-timers.js';
 import { storeProjectLoader, type ProjectLoader } from './projects.js';
 import { sendOutbox, type ProviderResolver, type SendOutboxResult } from './send-outbox.js';
@@ -33,6 +34,7 @@ export interface TickResult {
   timers: number;
   sends: number;
   outbox: SendOutboxResult;
+  receipts: ProcessReceiptsResult;
 }
 
 export interface Worker {
@@ -53,7 +55,7 @@ export function startWorker(options: WorkerOptions): Worker {
   let timer: NodeJS.Timeout | undefined;
 
   const round = async (): Promise<TickResult> => {
-    const r: TickResult = { events: 0, entered: 0, timers: 0, sends: 0, outbox: { claimed: 0, sent: 0, retried: 0, failed: 0, ambiguous: 0, recovered: 0 } };
+    const r: TickResult = { events: 0, entered: 0, timers: 0, sends: 0, outbox: { claimed: 0, sent: 0, retried: 0, failed: 0, ambiguous: 0, recovered: 0 }, receipts: { receipts: 0, applied: 0, unknown: 0, skipped: 0, sends: 0 } };
     for (let i = 0; i < (options.maxEventBatches ?? 10); i++) {
       const e = await processEvents(common);
       r.events += e.events;
@@ -61,6 +63,9 @@ export function startWorker(options: WorkerOptions): Worker {
       r.sends += e.sends;
       if (e.events === 0) break;
     }
+    // Receipts before timers: an open that arrived before a wait's timeout is applied before the timeout fires.
+    r.receipts = await processReceipts(common);
+    r.sends += r.receipts.sends;
     const t = await processTimers({ ...common, worker: id, leaseMs: options.timerLeaseMs });
     r.timers = t.runs;
     r.sends += t.sends;

@@ -1,0 +1,133 @@
+// Receipts to runs. One transaction claims unprocessed receipts with FOR UPDATE SKIP LOCKED in the order
+// they happened (`at`, then received_at), feeds each to the run that sent its message as a `receipt` input
+// (bounced and complained count as failed), persists the step and marks the receipt processed. Repeated and
+// out-of-order receipts are safe: the core only moves a message's status forward. A receipt whose message
+// (or run) is unknown is marked processed and counted. A receipt whose customer another transaction holds
+// stays unprocessed for the next tick (a try-lock, as in process-timers.ts: no lock-order deadlock).
+import type { Knex } from 'knex';
+import type { MessageStatus } from '../../core/types.js';
+import type { Clock } from '../clock.js';
+import type { Store } from '../store/open-store.js';
+import { loadCustomer, type CustomerData } from './customer-data.js';
+import type { ProjectLoader } from './projects.js';
+import { customerRuns, stepAndPersist, tryLockCustomer } from './runs.js';
+
+export interface ProcessReceiptsOptions {
+  store: Store;
+  projects: ProjectLoader;
+  clock: Clock;
+  batchSize?: number;
+}
+
+export interface ProcessReceiptsResult {
+  /** Receipts marked processed this round. */
+  receipts: number;
+  /** Fed to a run. */
+  applied: number;
+  /** No outbox row or no run for the message. */
+  unknown: number;
+  /** Left for a later tick (customer busy). */
+  skipped: number;
+  sends: number;
+}
+
+interface ReceiptRow {
+  channel: string;
+  provider_event_id: string;
+  message_id: string | null;
+  customer_id: string | null;
+  status: string;
+  at: Date;
+}
+
+/** Provider statuses as the journey core knows them. */
+export function coreStatus(status: string): MessageStatus | undefined {
+  switch (status) {
+    case 'delivered':
+    case 'opened':
+    case 'clicked':
+    case 'failed':
+      return status;
+    case 'bounced':
+    case 'complained':
+      return 'failed';
+    default:
+      return undefined;
+  }
+}
+
+export async function processReceipts(options: ProcessReceiptsOptions): Promise<ProcessReceiptsResult> {
+  const now = options.clock.now();
+  const result: ProcessReceiptsResult = { receipts: 0, applied: 0, unknown: 0, skipped: 0, sends: 0 };
+  await options.store.db.transaction(async (trx) => {
+    const claimed = (
+      await trx.raw(
+        `SELECT channel, provider_event_id, message_id, customer_id, status, at FROM receipts
+          WHERE processed_at IS NULL ORDER BY at, received_at, channel, provider_event_id LIMIT ? FOR UPDATE SKIP LOCKED`,
+        [options.batchSize ?? 100],
+      )
+    ).rows as ReceiptRow[];
+    const customers = new Map<string, CustomerData | null>();
+    for (const r of claimed) {
+      const outcome = await applyReceipt(trx, options, r, now, customers);
+      if (outcome === 'skipped') {
+        result.skipped++;
+        continue;
+      }
+      await trx.raw(`UPDATE receipts SET processed_at = ?, customer_id = coalesce(customer_id, ?) WHERE channel = ? AND provider_event_id = ?`, [
+        new Date(now),
+        outcome.customerId,
+        r.channel,
+        r.provider_event_id,
+      ]);
+      result.receipts++;
+      if (outcome.kind === 'applied') {
+        result.applied++;
+        result.sends += outcome.sends;
+      } else result.unknown++;
+    }
+  });
+  return result;
+}
+
+type Outcome = 'skipped' | { kind: 'applied'; customerId: string; sends: number } | { kind: 'unknown'; customerId: string | null };
+
+async function applyReceipt(trx: Knex.Transaction, options: ProcessReceiptsOptions, r: ReceiptRow, now: number, customers: Map<string, CustomerData | null>): Promise<Outcome> {
+  const status = coreStatus(r.status);
+  if (!r.message_id || !status) return { kind: 'unknown', customerId: r.customer_id };
+  // The customer may have been unknown at ingest (receipt before the outbox row was visible): look again.
+  const msg = (
+    await trx.raw(`SELECT customer_id, run_id FROM outbox WHERE id = ? AND channel = ? ${r.customer_id ? 'AND customer_id = ?' : ''} LIMIT 1`, [
+      r.message_id,
+      r.channel,
+      ...(r.customer_id ? [r.customer_id] : []),
+    ])
+  ).rows as { customer_id: string; run_id: string | null }[];
+  if (!msg.length || !msg[0].run_id) return { kind: 'unknown', customerId: msg[0]?.customer_id ?? r.customer_id };
+  const { customer_id: customerId, run_id: runId } = msg[0];
+  let customer = customers.get(customerId);
+  if (customer === undefined) {
+    customer = (await tryLockCustomer(trx, customerId)) ? await loadCustomer(trx, customerId) : null;
+    customers.set(customerId, customer);
+  }
+  if (!customer) return 'skipped';
+  // Re-read every time: an earlier receipt in this batch may have stepped the same run.
+  const run = (await customerRuns(trx, customerId)).find((x) => x.runId === runId);
+  if (!run) return { kind: 'unknown', customerId };
+  const project = await options.projects.version(run.configVersion);
+  const journey = project.journeys.get(run.journey);
+  if (!journey) return { kind: 'unknown', customerId };
+  // The time it happened, but never in the future of the engine's clock (provider clock skew).
+  const at = Math.min(new Date(r.at).getTime(), now);
+  const out = await stepAndPersist(trx, {
+    project,
+    version: run.configVersion,
+    journey,
+    customer,
+    previous: run.state,
+    input: { kind: 'receipt', at, messageId: r.message_id, status },
+    now,
+    isNew: false,
+  });
+  return { kind: 'applied', customerId, sends: out.sends };
+}

@@ -1,0 +1,174 @@
+// Signed delivery receipts on both backends: the signature check, dedupe by (channel, provider event id),
+// input errors with code and field, and the worker feeding receipts to runs (the welcome journey's
+// `opened` branch; out-of-order and repeated receipts never move a message backwards).
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ChannelProvider } from '../../src/channels/index.js';
+import { signWebhookBody } from '../../src/channels/webhook-signature.js';
+import { loadProject } from '../../src/config/build-project.js';
+import { isHeldOut } from '../../src/core/journey-step.js';
+import { manualClock, type ManualClock } from '../../src/engine/clock.js';
+import { ENGINE_CODE } from '../../src/engine/codes.js';
+import { collectConfigFiles } from '../../src/engine/config-files.js';
+import { applyConfig } from '../../src/engine/config-versions.js';
+import { buildServer, type EngineServer } from '../../src/engine/http/build-server.js';
+import { insertEvents, upsertCustomers } from '../../src/engine/ingest/write-ingest.js';
+import type { OpenedStore } from '../../src/engine/store/index.js';
+import { startWorker, storeProjectLoader } from '../../src/engine/worker/index.js';
+import { processReceipts } from '../../src/engine/worker/process-receipts.js';
+import { backendNames, count, rows, useBackend } from './support/backends.js';
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const SECRET = 'whsec-email';
+const loaded = loadProject([path.resolve('campaigns')]);
+if (!loaded.project) throw new Error(JSON.stringify(loaded.diagnostics, null, 2));
+const project = loaded.project;
+const welcome = project.journeys.get('welcome')!;
+const treated = Array.from({ length: 50 }, (_, i) => `cust-${i}`).filter((id) => !isHeldOut(welcome, id));
+
+const okProvider = { idempotent: true, send: async () => ({ kind: 'sent', providerMessageId: 'p-1', at: 0 }), close: async () => {} } as unknown as ChannelProvider;
+
+async function setup(store: OpenedStore, clock: ManualClock, ids: readonly string[]) {
+  await applyConfig(store, collectConfigFiles(project), { who: 'test', project, clock });
+  await upsertCustomers(
+    store.db,
+    ids.map((id) => ({ id, attributes: { email: `${id}@example.com`, email_opt_in: true, first_name: 'Ada', timezone: 'Europe/Berlin' } })),
+    clock.now(),
+  );
+}
+
+describe.each(backendNames())('receipts on %s', (name) => {
+  const backend = useBackend(name);
+  const servers: EngineServer[] = [];
+  afterEach(async () => {
+    await Promise.all(servers.splice(0).map((s) => s.close()));
+  });
+
+  async function serve(store: OpenedStore, clock: ManualClock) {
+    const app = await buildServer({ store, token: 'tok', clock, logLevel: 'silent', receiptSecrets: { email: SECRET } });
+    servers.push(app);
+    return app;
+  }
+
+  const postReceipt = (app: EngineServer, clock: ManualClock, body: unknown, opts: { secret?: string; signature?: string | null; channel?: string; signedAt?: number } = {}) => {
+    const raw = JSON.stringify(body);
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    const sig = opts.signature === undefined ? signWebhookBody(raw, opts.secret ?? SECRET, opts.signedAt ?? clock.now()) : opts.signature;
+    if (sig !== null) headers['herald-signature'] = sig;
+    return app.inject({ method: 'POST', url: `/v1/receipts/${opts.channel ?? 'email'}`, payload: raw, headers });
+  };
+
+  it('accepts a signed receipt without a bearer token, refuses bad signatures with 401, stores a repeat once', async () => {
+    const store = await backend.clean();
+    const clock = manualClock('2024-03-04T10:00:00Z');
+    const app = await serve(store, clock);
+    const receipt = { id: 'ev-1', message_id: 'm-1', status: 'delivered', at: '2024-03-04T09:59:00Z' };
+
+    const ok = await postReceipt(app, clock, receipt);
+    expect(ok.statusCode).toBe(200);
+    expect(ok.json()).toEqual({ id: 'ev-1', message_id: 'm-1', status: 'inserted' });
+    const again = await postReceipt(app, clock, receipt);
+    expect(again.json()).toMatchObject({ status: 'duplicate' });
+    const batch = await postReceipt(app, clock, { receipts: [receipt, { ...receipt, id: 'ev-2', status: 'opened' }] });
+    expect(batch.json()).toMatchObject({ inserted: 1, duplicates: 1 });
+    expect(await rows(store, `SELECT provider_event_id, status, processed_at FROM receipts ORDER BY provider_event_id`)).toEqual([
+      { provider_event_id: 'ev-1', status: 'delivered', processed_at: null },
+      { provider_event_id: 'ev-2', status: 'opened', processed_at: null },
+    ]);
+
+    for (const opts of [{ signature: null }, { secret: 'wrong' }, { signature: 't=1,v1=zz' }, { signedAt: clock.now() - 10 * 60_000 }]) {
+      const res = await postReceipt(app, clock, { ...receipt, id: 'ev-bad' }, opts);
+      expect(res.statusCode).toBe(401);
+      expect(res.json().error).toMatchObject({ code: ENGINE_CODE.badSignature, field: 'headers.herald-signature' });
+    }
+    // A body changed after signing does not match.
+    const raw = JSON.stringify({ ...receipt, id: 'ev-bad' });
+    const tampered = await app.inject({
+      method: 'POST',
+      url: '/v1/receipts/email',
+      payload: raw.replace('delivered', 'clicked'),
+      headers: { 'content-type': 'application/json', 'herald-signature': signWebhookBody(raw, SECRET, clock.now()) },
+    });
+    expect(tampered.statusCode).toBe(401);
+    expect((await postReceipt(app, clock, receipt, { channel: 'sms' })).json().error.code).toBe(ENGINE_CODE.noReceiptSecret);
+
+    const bad = await postReceipt(app, clock, { id: 'ev-3', message_id: 'm-1', status: 'read', at: 'yesterday' });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().error).toEqual({ code: ENGINE_CODE.invalidValue, message: expect.any(String), field: 'status' });
+    expect(bad.json().errors[1]).toMatchObject({ code: ENGINE_CODE.invalidTimestamp, field: 'at' });
+    const missing = await postReceipt(app, clock, { receipts: [{ id: 'ev-4', status: 'opened', at: clock.now() }] });
+    expect(missing.json().error).toMatchObject({ code: ENGINE_CODE.missingField, field: 'receipts[0].message_id' });
+    expect(await count(store, 'receipts')).toBe(2);
+
+    // The other routes still need the bearer token.
+    expect((await app.inject({ method: 'POST', url: '/v1/events', payload: {} })).statusCode).toBe(401);
+  });
+
+  it('an opened receipt takes the welcome run to its opened branch: no reminder, the nudge 3 days later; a late delivered keeps opened', async () => {
+    const store = await backend.clean();
+    const clock = manualClock('2024-03-04T10:00:00Z');
+    const customer = treated[0];
+    await setup(store, clock, [customer]);
+    const app = await serve(store, clock);
+    const projects = storeProjectLoader(store);
+    const worker = startWorker({ store, projects, clock, providers: () => okProvider });
+    await insertEvents(store.db, [{ customerId: customer, id: 'evt-1', type: 'signup', ts: clock.now(), props: {} }], clock.now());
+    expect((await worker.tick()).outbox).toMatchObject({ sent: 1 });
+    const [hello] = await rows<{ id: string; customer_id: string }>(store, `SELECT id, customer_id FROM outbox`);
+
+    clock.advance(HOUR);
+    const openedAt = clock.now();
+    expect((await postReceipt(app, clock, { id: 'o-1', message_id: hello.id, status: 'opened', at: openedAt })).statusCode).toBe(200);
+    expect(await rows(store, `SELECT customer_id FROM receipts`)).toEqual([{ customer_id: customer }]);
+    // An unknown message: processed and counted, nothing else.
+    await postReceipt(app, clock, { id: 'x-1', message_id: 'nope', status: 'clicked', at: openedAt });
+    const t1 = await worker.tick();
+    expect(t1.receipts).toMatchObject({ receipts: 2, applied: 1, unknown: 1 });
+    const state = async () =>
+      (await rows<{ state: { step: string; messages: Record<string, { status: string }> } }>(store, `SELECT state FROM runs WHERE customer_id = ?`, [customer]))[0].state;
+    expect((await state()).step).toBe('opened');
+    expect((await state()).messages[hello.id].status).toBe('opened');
+
+    // Delivered arrives after opened (and the opened receipt again): the message stays opened.
+    await postReceipt(app, clock, { receipts: [{ id: 'd-1', message_id: hello.id, status: 'delivered', at: openedAt - 30 * 60_000 }, { id: 'o-2', message_id: hello.id, status: 'opened', at: openedAt }] });
+    expect((await worker.tick()).receipts).toMatchObject({ receipts: 2, applied: 2 });
+    expect((await state()).messages[hello.id].status).toBe('opened');
+    expect((await state()).step).toBe('opened');
+    expect(await count(store, 'receipts', 'processed_at IS NULL')).toBe(0);
+
+    // Two days after signup: no reminder.
+    clock.set(Date.parse('2024-03-06T10:00:00Z') + 1);
+    await worker.tick();
+    expect(await count(store, 'outbox', `template = 'welcome-reminder'`)).toBe(0);
+    // Three days after the open, no purchase: the nudge.
+    clock.set(openedAt + 3 * DAY);
+    await worker.tick();
+    expect(await rows(store, `SELECT template, status FROM outbox ORDER BY created_at, id`)).toEqual([
+      { template: 'welcome', status: 'sent' },
+      { template: 'welcome-nudge', status: 'sent' },
+    ]);
+    expect(await count(store, 'outbox', `template = 'welcome-reminder'`)).toBe(0);
+    await worker.stop();
+  });
+
+  it('a bounce fails the message; processReceipts claims each receipt once', async () => {
+    const store = await backend.clean();
+    const clock = manualClock('2024-03-04T10:00:00Z');
+    const customer = treated[1];
+    await setup(store, clock, [customer]);
+    const app = await serve(store, clock);
+    const projects = storeProjectLoader(store);
+    const worker = startWorker({ store, projects, clock, providers: () => okProvider });
+    await insertEvents(store.db, [{ customerId: customer, id: 'evt-1', type: 'signup', ts: clock.now(), props: {} }], clock.now());
+    await worker.tick();
+    const [hello] = await rows<{ id: string }>(store, `SELECT id FROM outbox`);
+    await postReceipt(app, clock, { id: 'b-1', message_id: hello.id, status: 'bounced', at: clock.now() });
+    await postReceipt(app, clock, { id: 'o-1', message_id: hello.id, status: 'opened', at: clock.now() + 1 });
+    expect(await processReceipts({ store, projects, clock })).toMatchObject({ receipts: 2, applied: 2 });
+    expect(await processReceipts({ store, projects, clock })).toMatchObject({ receipts: 0 });
+    const [run] = await rows<{ state: { messages: Record<string, { status: string }> } }>(store, `SELECT state FROM runs`);
+    expect(run.state.messages[hello.id].status).toBe('failed');
+    await worker.stop();
+  });
+});
