@@ -26,6 +26,10 @@ export interface EngineOptions {
   maxBatch?: number;
   /** Starts the durable journey worker with this engine (stopped by close()); ingest wakes it. */
   worker?: Omit<WorkerOptions, 'store' | 'clock'>;
+  /** Per channel: the secret(s) providers sign receipts with (POST /v1/receipts/:channel). */
+  receiptSecrets?: Readonly<Record<string, string | readonly string[]>>;
+  /** Signs unsubscribe tokens; enables POST/GET /u/:token. */
+  unsubscribeSecret?: string;
 }
 
 export interface ActiveConfig {
@@ -70,6 +74,8 @@ export async function startEngine(options: EngineOptions): Promise<RunningEngine
     logLevel: options.logLevel,
     bodyLimit: options.bodyLimit,
     maxBatch: options.maxBatch,
+    receiptSecrets: options.receiptSecrets,
+    unsubscribeSecret: options.unsubscribeSecret,
   });
   const log = server.log;
 

@@ -42,6 +42,21 @@ export function channelProviders(env: NodeJS.ProcessEnv): (channel: ChannelDef) 
   };
 }
 
+/** HERALD_RECEIPT_SECRET_<CHANNEL> (the channel name upper-cased, '-' written '_') and HERALD_UNSUBSCRIBE_SECRET. */
+export function secretsFromEnv(env: NodeJS.ProcessEnv): { receiptSecrets: Record<string, string>; unsubscribeSecret?: string } {
+  const receiptSecrets: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) {
+    const m = /^HERALD_RECEIPT_SECRET_([A-Z0-9_]+)$/.exec(key);
+    if (!m || !value) continue;
+    // Env names cannot hold '-': the secret serves the channel named with '_' and with '-'.
+    receiptSecrets[m[1].toLowerCase()] = value;
+    receiptSecrets[m[1].toLowerCase().replace(/_/g, '-')] = value;
+  }
+  const out: { receiptSecrets: Record<string, string>; unsubscribeSecret?: string } = { receiptSecrets };
+  if (env.HERALD_UNSUBSCRIBE_SECRET) out.unsubscribeSecret = env.HERALD_UNSUBSCRIBE_SECRET;
+  return out;
+}
+
 export const registerEngine: RegisterCommand = (program, ctx) => {
   const engine = program.command('engine').description('the engine daemon: ingest, durable journeys, sending');
   withStoreOptions(
@@ -79,7 +94,7 @@ export async function runEngine(flags: EngineStartFlags, ctx: CommandContext, st
       });
       ctx.io.err(result.kind === 'unchanged' ? `configuration ${short(result.version)} already active\n` : `activated configuration ${short(result.version)}\n`);
     }
-    const running = await startEngine({ store, token, port, host: flags.host, logLevel: flags.logLevel, defaultMetrics: true, worker: { providers: channelProviders(ctx.io.env) } }).catch((error: unknown) => {
+    const running = await startEngine({ store, token, port, host: flags.host, logLevel: flags.logLevel, defaultMetrics: true, worker: { providers: channelProviders(ctx.io.env) }, ...secretsFromEnv(ctx.io.env) }).catch((error: unknown) => {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
         throw new UserError(ENGINE_CODE.cannotListen, `cannot listen on ${flags.host}:${port}: ${code}`, ExitCode.unavailable, 'choose another --port or --host');
