@@ -9,8 +9,9 @@ import { registerExplain } from './explain.js';
 import { registerFmt } from './fmt.js';
 import { registerPlan } from './plan.js';
 import { registerPreview } from './preview.js';
+import { registerReport } from './report.js';
 import { registerSegments } from './segments.js';
 import { registerShow } from './show.js';
 import { registerValidate } from './validate.js';
 
-export const commands: RegisterCommand[] = [registerValidate, registerFmt, registerPlan, registerShow, registerPreview, registerExplain, registerClv, registerSegments, registerApply, registerRollback, registerStatus, registerEngine, registerSample, registerDataImport];
+export const commands: RegisterCommand[] = [registerValidate, registerFmt, registerPlan, registerShow, registerPreview, registerExplain, registerClv, registerSegments, registerApply, registerRollback, registerStatus, registerEngine, registerSample, registerDataImport, registerReport];
