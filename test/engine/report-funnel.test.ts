@@ -11,6 +11,8 @@ import { collectConfigFiles } from '../../src/engine/config-files.js';
 import { applyConfig } from '../../src/engine/config-versions.js';
 import { insertEvents, upsertCustomers } from '../../src/engine/ingest/write-ingest.js';
 import { funnelReport, renderFunnelText, uplift } from '../../src/engine/report-funnel.js';
+import { verifyUnsubscribeToken } from '../../src/engine/http/unsubscribe.js';
+import { readFileSync } from 'node:fs';
 import { processEvents, startWorker, storeProjectLoader } from '../../src/engine/worker/index.js';
 import { backendNames, rows, useBackend } from './support/backends.js';
 import { mkdtempSync } from 'node:fs';
@@ -22,8 +24,7 @@ const ids = Array.from({ length: 60 }, (_, i) => `f-${i}`);
 const treated = ids.filter((id) => !isHeldOut(welcome, id));
 const held = ids.filter((id) => isHeldOut(welcome, id));
 
-function logProvider(): (c: ChannelDef) => ChannelProvider {
-  const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'herald-funnel-')), 'out.ndjson');
+function logProvider(file = path.join(mkdtempSync(path.join(os.tmpdir(), 'herald-funnel-')), 'out.ndjson')): (c: ChannelDef) => ChannelProvider {
   const cache = new Map<string, ChannelProvider>();
   return (c) => {
     let p = cache.get(c.meta.name);
@@ -93,6 +94,24 @@ for (const name of backendNames()) {
       expect(report.goal!.holdout).toMatchObject({ customers: held.length, converted: 1 });
       expect(report.goal!.uplift!.difference).toBeCloseTo(3 / treated.length - 1 / held.length, 12);
       expect(renderFunnelText(report)).toMatch(/uplift -?\d+\.\d% \(95% CI/);
+    });
+
+    it('sent email carries a signed one-click unsubscribe link for that customer, channel and message', async () => {
+      const store = await backend.clean();
+      const clock = manualClock('2024-03-04T10:00:00Z');
+      const id = treated[0];
+      await applyConfig(store, collectConfigFiles(project), { who: 'test', project, clock });
+      await upsertCustomers(store.db, [{ id, attributes: { email: `${id}@example.com`, email_opt_in: true, timezone: 'Europe/Berlin' } }], clock.now());
+      await insertEvents(store.db, [{ customerId: id, id: 's', type: 'signup', ts: clock.now(), props: {} }], clock.now());
+      const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'herald-unsub-')), 'out.ndjson');
+      const worker = startWorker({ store, projects: storeProjectLoader(store), clock, providers: logProvider(file), unsubscribeSecret: 'k' });
+      await worker.tick();
+      await worker.stop();
+      const line = JSON.parse(readFileSync(file, 'utf8').trim().split('\n')[0]) as { id: string; unsubscribeUrl: string; message: { text?: string } };
+      const prefix = `${project.settings.links.unsubscribe}/`;
+      expect(line.unsubscribeUrl.startsWith(prefix)).toBe(true);
+      expect(verifyUnsubscribeToken(line.unsubscribeUrl.slice(prefix.length), 'k')).toEqual({ customerId: id, channel: 'email', messageId: line.id });
+      expect(line.message.text).toContain(line.unsubscribeUrl);
     });
   });
 }

@@ -94,7 +94,7 @@ export async function runEngine(flags: EngineStartFlags, ctx: CommandContext, st
       });
       ctx.io.err(result.kind === 'unchanged' ? `configuration ${short(result.version)} already active\n` : `activated configuration ${short(result.version)}\n`);
     }
-    const running = await startEngine({ store, token, port, host: flags.host, logLevel: flags.logLevel, defaultMetrics: true, worker: { providers: channelProviders(ctx.io.env) }, ...secretsFromEnv(ctx.io.env) }).catch((error: unknown) => {
+    const running = await startEngine({ store, token, port, host: flags.host, logLevel: flags.logLevel, defaultMetrics: true, worker: { providers: channelProviders(ctx.io.env), unsubscribeSecret: ctx.io.env.HERALD_UNSUBSCRIBE_SECRET || undefined }, ...secretsFromEnv(ctx.io.env) }).catch((error: unknown) => {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
         throw new UserError(ENGINE_CODE.cannotListen, `cannot listen on ${flags.host}:${port}: ${code}`, ExitCode.unavailable, 'choose another --port or --host');

@@ -9,6 +9,7 @@ import type { ChannelProvider, OutgoingMessage, SendResult } from '../../channel
 import { renderMessage } from '../../templates/index.js';
 import type { Clock } from '../clock.js';
 import type { Store } from '../store/open-store.js';
+import { unsubscribeToken } from '../http/unsubscribe.js';
 import { loadCustomer, renderContext } from './customer-data.js';
 import type { ProjectLoader } from './projects.js';
 import { customerRuns, lockCustomer, stepAndPersist } from './runs.js';
@@ -29,6 +30,11 @@ export interface SendOutboxOptions {
   backoffBaseMs?: number;
   backoffMaxMs?: number;
   maxAttempts?: number;
+  /**
+   * Signs one-click unsubscribe tokens: with it, `{{unsubscribe_url}}` and the List-Unsubscribe header are
+   * `<links.unsubscribe>/<token>` for this customer, channel and message (the engine serves POST/GET /u/:token).
+   */
+  unsubscribeSecret?: string;
 }
 
 export interface SendOutboxResult {
@@ -140,6 +146,11 @@ async function attempt(options: SendOutboxOptions, row: OutboxRow): Promise<Outc
       entryEvent = run?.state.entryEvent?.props;
     }
     const ctx = renderContext(project, customer, options.clock.now(), entryEvent);
+    const base = project.settings.links.unsubscribe;
+    if (options.unsubscribeSecret && base) {
+      const token = unsubscribeToken({ customerId: row.customer_id, channel: channel.meta.name, messageId: row.id }, options.unsubscribeSecret);
+      ctx.unsubscribeUrl = `${base.replace(/\/+$/, '')}/${token}`;
+    }
     let rendered: OutgoingMessage['rendered'];
     try {
       rendered = renderMessage(template.compiled, channel.type, ctx) as OutgoingMessage['rendered'];

@@ -26,6 +26,8 @@ export interface WorkerOptions {
   /** At most this many event batches per tick, so timers and sends are not starved. */
   maxEventBatches?: number;
   onError?: (error: unknown) => void;
+  /** See SendOutboxOptions.unsubscribeSecret. */
+  unsubscribeSecret?: string;
 }
 
 export interface TickResult {
@@ -69,7 +71,7 @@ export function startWorker(options: WorkerOptions): Worker {
     const t = await processTimers({ ...common, worker: id, leaseMs: options.timerLeaseMs });
     r.timers = t.runs;
     r.sends += t.sends;
-    r.outbox = await sendOutbox({ ...common, worker: id, providers: options.providers, leaseMs: options.sendLeaseMs });
+    r.outbox = await sendOutbox({ ...common, worker: id, providers: options.providers, leaseMs: options.sendLeaseMs, unsubscribeSecret: options.unsubscribeSecret });
     return r;
   };
 
