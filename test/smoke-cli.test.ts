@@ -1,23 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { main } from '../src/cli/main.js';
-import type { CliIO } from '../src/cli/io.js';
-
-function captureIO(): CliIO & { stdout: string; stderr: string } {
-  const io = {
-    stdout: '',
-    stderr: '',
-    out(t: string) {
-      io.stdout += t;
-    },
-    err(t: string) {
-      io.stderr += t;
-    },
-    cwd: process.cwd(),
-    env: {},
-    isTTY: false,
-  };
-  return io;
-}
+import { captureIO } from './reporters/support.js';
 
 describe('cli', () => {
   it('exits 64 on an unknown command', async () => {

@@ -173,3 +173,13 @@ export function providerIdFromBody(body: string): string | undefined {
     return undefined;
   }
 }
+
+/** One POST, classified: 2xx is sent (with the provider's id from the body when it gives one), else a failure. */
+export async function postAndClassify(attempt: HttpAttempt, now: () => number): Promise<SendResult> {
+  const outcome = await postOnce(attempt);
+  if (outcome.kind === 'response' && outcome.status >= 200 && outcome.status < 300) {
+    const providerMessageId = providerIdFromBody(outcome.body);
+    return { kind: 'sent', ...(providerMessageId !== undefined ? { providerMessageId } : {}), at: now() };
+  }
+  return classifyHttpFailure(outcome, now());
+}

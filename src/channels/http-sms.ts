@@ -9,7 +9,7 @@
 // plus the channel's configured headers. A 2xx answer is `sent`, its JSON `id` the provider's message id.
 // Idempotent: the contract asks the gateway to deduplicate by Idempotency-Key (and the body carries the same id),
 // so the engine may resend an ambiguous attempt. Failures are read as in http-request.ts.
-import { buildHeaders, classifyHttpFailure, postOnce, providerIdFromBody } from './http-request.js';
+import { buildHeaders, postAndClassify } from './http-request.js';
 import { failed, InFlight } from './in-flight.js';
 import type { ChannelProvider, OutgoingMessage, ProviderOptions, SendResult } from './provider.js';
 import type { ProviderConfig } from './resolve-config.js';
@@ -32,12 +32,7 @@ export function createHttpSmsProvider(config: HttpSmsConfig, options: ProviderOp
       'Idempotency-Key': msg.id,
       ...(config.token !== undefined ? { Authorization: `Bearer ${config.token}` } : {}),
     });
-    const outcome = await postOnce({ url: config.url, headers, body, timeoutMs, ...(signal ? { signal } : {}) });
-    if (outcome.kind === 'response' && outcome.status >= 200 && outcome.status < 300) {
-      const providerMessageId = providerIdFromBody(outcome.body);
-      return { kind: 'sent', ...(providerMessageId !== undefined ? { providerMessageId } : {}), at: now() };
-    }
-    return classifyHttpFailure(outcome, now());
+    return postAndClassify({ url: config.url, headers, body, timeoutMs, ...(signal ? { signal } : {}) }, now);
   };
 
   return {

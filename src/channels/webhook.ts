@@ -13,7 +13,7 @@
 // The signature scheme is documented in webhook-signature.ts. Idempotent only when the Channel says so
 // (`provider.idempotent: true`): Herald always sends Idempotency-Key, but only the receiver knows whether it
 // deduplicates by it. Failures are read as in http-request.ts.
-import { buildHeaders, classifyHttpFailure, postOnce, providerIdFromBody } from './http-request.js';
+import { buildHeaders, postAndClassify } from './http-request.js';
 import { failed, InFlight } from './in-flight.js';
 import type { ChannelProvider, OutgoingMessage, ProviderOptions, SendResult } from './provider.js';
 import type { ProviderConfig } from './resolve-config.js';
@@ -38,12 +38,7 @@ export function createWebhookProvider(config: WebhookConfig, options: ProviderOp
       [SIGNATURE_HEADER]: signWebhookBody(body, config.secret, now()),
       ...(config.token !== undefined ? { Authorization: `Bearer ${config.token}` } : {}),
     });
-    const outcome = await postOnce({ url: config.url, headers, body, timeoutMs, ...(signal ? { signal } : {}) });
-    if (outcome.kind === 'response' && outcome.status >= 200 && outcome.status < 300) {
-      const providerMessageId = providerIdFromBody(outcome.body);
-      return { kind: 'sent', ...(providerMessageId !== undefined ? { providerMessageId } : {}), at: now() };
-    }
-    return classifyHttpFailure(outcome, now());
+    return postAndClassify({ url: config.url, headers, body, timeoutMs, ...(signal ? { signal } : {}) }, now);
   };
 
   return {
