@@ -11,6 +11,8 @@ import { systemClock, type Clock } from './clock.js';
 import { ENGINE_CODE } from './codes.js';
 import { checkConfigFiles, configVersionId, loadConfigFiles, type ConfigFile } from './config-files.js';
 import { EngineError } from './errors.js';
+import { readChannelHealth, type ChannelHealth } from './channel-health.js';
+import { readQueueDepths, type QueueDepths } from './queue-depths.js';
 import { LOCK_CLASS, SCHEMA_LOCK_KEY } from './store/migrate.js';
 import type { Store } from './store/open-store.js';
 
@@ -129,11 +131,15 @@ export interface EngineStatus {
   versions: VersionInfo[];
   /** Newest first, at most `historyLimit`. */
   history: ActivationRecord[];
-  /** Active runs whose timer is due at `now` (work the worker has not caught up with). */
+  /** Active runs whose timer is due at `now` and not claimed (work the worker has not caught up with). */
   dueTimers: number;
   activeRuns: number;
   /** Messages per outbox status, except `sent` (terminal, and unbounded). */
   outbox: Record<Exclude<OutboxStatus, 'sent'>, number>;
+  /** Per queue: seconds the oldest due, unclaimed item has waited (queue-depths.ts). */
+  lagSeconds: QueueDepths['lagSeconds'];
+  /** Per channel of the active version (and any other with attempts in 24 h): counts, last error, verdict. */
+  channels: ChannelHealth[];
 }
 
 export async function status(store: Store, options: { clock?: Clock; historyLimit?: number; versionLimit?: number } = {}): Promise<EngineStatus> {
@@ -156,25 +162,29 @@ export async function status(store: Store, options: { clock?: Clock; historyLimi
   ).rows as { id: string; created_at: Date; created_by: string; files: number; active: boolean; last_activated_at: Date | null }[];
   const history = (await db.raw(`SELECT seq, version, previous, action, who, git_sha, message, at, active FROM activations ORDER BY seq DESC LIMIT ?`, [options.historyLimit ?? 20]))
     .rows as { seq: number | string; version: string; previous: string | null; action: 'apply' | 'rollback'; who: string; git_sha: string | null; message: string | null; at: Date; active: boolean }[];
-  const runs = (
-    await db.raw(
-      `SELECT count(*) FILTER (WHERE wake_at <= ?)::int AS due, count(*)::int AS active FROM runs WHERE status = 'active'`,
-      [now],
-    )
-  ).rows[0] as { due: number; active: number };
-  const outbox: EngineStatus['outbox'] = { queued: 0, sending: 0, failed: 0, ambiguous: 0 };
-  for (const r of (await db.raw(`SELECT status, count(*)::int AS n FROM outbox WHERE status <> 'sent' GROUP BY status`)).rows as { status: keyof EngineStatus['outbox']; n: number }[]) {
-    outbox[r.status] = Number(r.n);
-  }
+  const queues = await readQueueDepths(db, now.getTime());
   const a = activeRows[0];
+  const channels = await readChannelHealth(db, now.getTime(), a ? await configuredChannels(store, a.version) : []);
   return {
     active: a ? { version: a.version, activatedAt: a.at, action: a.action, who: a.who, gitSha: a.git_sha, message: a.message } : null,
     versions: versions.map((v) => ({ id: v.id, createdAt: v.created_at, createdBy: v.created_by, files: Number(v.files), active: Boolean(v.active), lastActivatedAt: v.last_activated_at })),
     history: history.map((h) => ({ seq: Number(h.seq), version: h.version, previous: h.previous, action: h.action, who: h.who, gitSha: h.git_sha, message: h.message, at: h.at, active: h.active })),
-    dueTimers: Number(runs.due),
-    activeRuns: Number(runs.active),
-    outbox,
+    dueTimers: queues.dueRuns,
+    activeRuns: queues.activeRuns,
+    outbox: queues.outbox,
+    lagSeconds: queues.lagSeconds,
+    channels,
   };
+}
+
+/** The channel names of a stored version; none when it no longer loads (status still reports the rest). */
+async function configuredChannels(store: Store, version: string): Promise<string[]> {
+  try {
+    const loaded = loadConfigFiles((await loadVersionFiles(store, version)).files);
+    return loaded.project ? [...loaded.project.channels.keys()] : [];
+  } catch {
+    return [];
+  }
 }
 
 /** The active version's id, or null. */

@@ -21,6 +21,8 @@ export {
   type ActivationRecord,
   type OutboxStatus,
 } from './config-versions.js';
+export { readQueueDepths, type QueueDepths, type OutboxBacklogStatus } from './queue-depths.js';
+export { readChannelHealth, judgeChannelHealth, HEALTH_THRESHOLDS, type ChannelHealth, type HealthVerdict, type AttemptCounts } from './channel-health.js';
 export { buildServer, DEFAULT_BODY_LIMIT, DEFAULT_MAX_BATCH, type ServerOptions, type EngineServer, type CommittedEvent, type ErrorBody } from './http/build-server.js';
 export { createMetrics, type EngineMetrics } from './http/metrics.js';
 export { validateEvents, validateCustomers, type ValidEvent, type ValidCustomer, type IngestProblem } from './ingest/validate-input.js';

@@ -21,6 +21,7 @@ import {
   short,
   status,
   type ActivationResult,
+  type AttemptCounts,
   type EngineStatus,
   type OpenedStore,
 } from '../../engine/index.js';
@@ -90,7 +91,7 @@ export const registerStatus: RegisterCommand = (program, ctx) => {
   withStoreOptions(
     program
       .command('status')
-      .description('the active configuration version, drift against the files, stored versions and queues')
+      .description('the active configuration version, drift against the files, stored versions, queues and channel health')
       .argument('[paths...]', 'configuration files or directories to compare with the active version', ['campaigns'])
       .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text')),
   ).action(async (paths: string[], flags: StoreFlags & { format: Format }) => {
@@ -210,11 +211,34 @@ function renderStatus(s: EngineStatus, drift: Drift): string {
   else lines.push(`drift     the local files (${short(drift.local!)}) differ from the active version: plan and apply`);
   lines.push(`runs      ${s.activeRuns} active, ${s.dueTimers} timers due`);
   lines.push(`outbox    ${Object.entries(s.outbox).map(([k, n]) => `${k} ${n}`).join(' · ')}`);
+  const lag = Object.entries(s.lagSeconds).filter(([, sec]) => sec > 0);
+  lines.push(`lag       ${lag.length ? lag.map(([q, sec]) => `${q} ${formatSeconds(sec)}`).join(' · ') : 'none: every due item is claimed'}`);
+  if (s.channels.length) {
+    lines.push('channels  (last 1 h | last 24 h: sent / failed / retried / ambiguous)');
+    const width = Math.max(...s.channels.map((c) => c.channel.length));
+    const counts = (c: AttemptCounts) => `${c.sent} / ${c.failed} / ${c.retried} / ${c.ambiguous}`;
+    for (const c of s.channels) {
+      lines.push(`  ${c.channel.padEnd(width)}  ${c.verdict.padEnd(8)}  1 h ${counts(c.lastHour)} | 24 h ${counts(c.lastDay)} | ${c.queued} queued`);
+      if (c.lastError) lines.push(`  ${''.padEnd(width)}  last error ${at(c.lastError.at)} ${c.lastError.code}: ${oneLine(c.lastError.message)}`);
+    }
+  }
   if (s.versions.length) {
     lines.push('versions');
     for (const v of s.versions) lines.push(`  ${v.active ? '*' : ' '} ${short(v.id)}  ${at(v.createdAt)}  by ${v.createdBy}  ${v.files} files`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+function formatSeconds(sec: number): string {
+  if (sec < 60) return `${sec.toFixed(1)} s`;
+  if (sec < 3600) return `${(sec / 60).toFixed(1)} min`;
+  return `${(sec / 3600).toFixed(1)} h`;
+}
+
+/** A provider's error text on one line, cut to what a terminal shows. */
+function oneLine(text: string): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > 160 ? `${flat.slice(0, 159)}…` : flat;
 }
 
 function whoAmI(flag: string | undefined, ctx: CommandContext): string {

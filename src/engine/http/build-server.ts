@@ -10,6 +10,7 @@ import { ENGINE_CODE, type EngineCode } from '../codes.js';
 import { isEngineError } from '../errors.js';
 import { insertEvents, upsertCustomers } from '../ingest/write-ingest.js';
 import { validateCustomers, validateEvents, type IngestProblem, type ValidEvent } from '../ingest/validate-input.js';
+import { readQueueDepths } from '../queue-depths.js';
 import { isConnectionError, type Store } from '../store/open-store.js';
 import { createMetrics, type EngineMetrics } from './metrics.js';
 import { registerReceiptRoutes } from './receipts.js';
@@ -65,6 +66,7 @@ export async function buildServer(options: ServerOptions): Promise<EngineServer>
   const { store } = options;
   const clock = options.clock ?? systemClock;
   const metrics = options.metrics ?? createMetrics();
+  metrics.observeQueues(() => readQueueDepths(store.db, clock.now()));
   const maxBatch = options.maxBatch ?? DEFAULT_MAX_BATCH;
   const logger = options.logger ?? pino({ level: options.logLevel ?? 'info', base: { service: 'herald-engine' } });
   const tokenDigest = digest(options.token);

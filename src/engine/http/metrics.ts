@@ -1,7 +1,9 @@
 // Prometheus metrics of one engine, on a registry of its own (not prom-client's global one), so several
-// servers in one process — tests, benchmarks — never collide. Counters are set by ingest; the gauges are the
-// durable worker's to set (it owns the queries), exported here so /metrics has a stable shape from day one.
+// servers in one process — tests, benchmarks — never collide. Counters are set by ingest. The queue gauges
+// are read from the store at scrape time (`observeQueues`): the rows are the queue, shared by every replica,
+// so a gauge a worker set after its own tick would be stale and would differ between replicas.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { QueueDepths } from '../queue-depths.js';
 
 export interface EngineMetrics {
   registry: Registry;
@@ -11,22 +13,41 @@ export interface EngineMetrics {
   eventsDuplicate: Counter;
   ingestRejected: Counter<'code'>;
   customersUpserted: Counter<'result'>;
-  /** Worker: active runs whose timer is due and not yet claimed. */
+  /** Active runs whose timer is due and not yet claimed. */
   runsDue: Gauge;
-  /** Worker: runs in status active. */
+  /** Runs in status active. */
   runsActive: Gauge;
-  /** Worker: outbox rows per status (queued, sending, failed, ambiguous). */
+  /** Outbox rows per status (queued, sending, failed, ambiguous). */
   outboxBacklog: Gauge<'status'>;
-  /** Worker: seconds between a due row's time and its claim (how far behind the worker is). */
-  claimLagSeconds: Gauge;
+  /** Per queue (events, timers, outbox): seconds the oldest due, unclaimed item has waited; how far behind the workers are. */
+  claimLagSeconds: Gauge<'queue'>;
   /** 1 for the active configuration version (label), set when the engine loads it. */
   configActive: Gauge<'version'>;
+  /**
+   * Where the queue gauges read their values at each scrape (buildServer points it at the store). The four
+   * gauges share one reading per scrape. When the reading fails (database down), they keep their last values:
+   * /healthz is what reports the database.
+   */
+  observeQueues(read: () => Promise<QueueDepths>): void;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): EngineMetrics {
   const registry = new Registry();
   if (options.defaultMetrics) collectDefaultMetrics({ register: registry, prefix: 'herald_' });
   const registers = [registry];
+  let read: (() => Promise<QueueDepths>) | undefined;
+  let reading: Promise<QueueDepths | undefined> | undefined;
+  // prom-client calls every metric's collect() in the same synchronous loop of one scrape, so the first
+  // gauge starts the reading and the other three await the same promise.
+  const sample = (): Promise<QueueDepths | undefined> => {
+    if (!read) return Promise.resolve(undefined);
+    reading ??= read()
+      .catch(() => undefined)
+      .finally(() => {
+        reading = undefined;
+      });
+    return reading;
+  };
   return {
     registry,
     httpRequests: new Counter({ name: 'herald_http_requests_total', help: 'HTTP requests answered', labelNames: ['method', 'route', 'status'], registers }),
@@ -41,10 +62,47 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Engin
     eventsDuplicate: new Counter({ name: 'herald_events_duplicate_total', help: 'Events accepted but not inserted: their id was already stored', registers }),
     ingestRejected: new Counter({ name: 'herald_ingest_rejected_total', help: 'Ingest requests refused, by error code', labelNames: ['code'], registers }),
     customersUpserted: new Counter({ name: 'herald_customers_upserted_total', help: 'Customers created or updated', labelNames: ['result'], registers }),
-    runsDue: new Gauge({ name: 'herald_runs_due', help: 'Active runs whose timer is due', registers }),
-    runsActive: new Gauge({ name: 'herald_runs_active', help: 'Runs in status active', registers }),
-    outboxBacklog: new Gauge({ name: 'herald_outbox_backlog', help: 'Outbox messages per status', labelNames: ['status'], registers }),
-    claimLagSeconds: new Gauge({ name: 'herald_claim_lag_seconds', help: 'Delay between a row falling due and its claim', registers }),
+    runsDue: new Gauge({
+      name: 'herald_runs_due',
+      help: 'Active runs whose timer is due and not claimed',
+      registers,
+      async collect() {
+        const q = await sample();
+        if (q) this.set(q.dueRuns);
+      },
+    }),
+    runsActive: new Gauge({
+      name: 'herald_runs_active',
+      help: 'Runs in status active',
+      registers,
+      async collect() {
+        const q = await sample();
+        if (q) this.set(q.activeRuns);
+      },
+    }),
+    outboxBacklog: new Gauge({
+      name: 'herald_outbox_backlog',
+      help: 'Outbox messages per status (sent excluded)',
+      labelNames: ['status'],
+      registers,
+      async collect() {
+        const q = await sample();
+        if (q) for (const [status, n] of Object.entries(q.outbox)) this.set({ status }, n);
+      },
+    }),
+    claimLagSeconds: new Gauge({
+      name: 'herald_claim_lag_seconds',
+      help: 'Seconds the oldest due, unclaimed item of each queue (events, timers, outbox) has waited',
+      labelNames: ['queue'],
+      registers,
+      async collect() {
+        const q = await sample();
+        if (q) for (const [queue, s] of Object.entries(q.lagSeconds)) this.set({ queue }, s);
+      },
+    }),
     configActive: new Gauge({ name: 'herald_config_active', help: '1 for the active configuration version', labelNames: ['version'], registers }),
+    observeQueues(fn) {
+      read = fn;
+    },
   };
 }
