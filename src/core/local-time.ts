@@ -1,19 +1,43 @@
 // Customer-local wall-clock arithmetic (quiet hours, `wait: { until }`), DST-safe through luxon.
-import { DateTime } from 'luxon';
+import { DateTime, Info, type Zone } from 'luxon';
 
 // UTC offsets only change at instants that are whole multiples of 15 minutes (every zone's offset and
 // every transition time is), so the offset is cached per zone and quarter hour. A pure memo: the same
 // answers as asking luxon each time, without building a DateTime per send check.
 const QUARTER = 900_000;
-const offsetCache = new Map<string, number>();
+const DAY = 86_400_000;
+const CACHE_LIMIT = 200_000;
+
+interface ZoneCache {
+  zone: Zone;
+  /** Offset in minutes by quarter-hour index. */
+  offsets: Map<number, number>;
+  /** nextLocalTime's two candidates by "hh:mm local-day offset" (see there). */
+  next: Map<string, [number, number]>;
+}
+
+const zones = new Map<string, ZoneCache>();
+const validZones = new Map<string, boolean>();
+
+function cacheOf(zone: string): ZoneCache {
+  let c = zones.get(zone);
+  if (c === undefined) {
+    if (zones.size > 1_000) zones.clear();
+    c = { zone: Info.normalizeZone(zone), offsets: new Map(), next: new Map() };
+    zones.set(zone, c);
+  }
+  return c;
+}
 
 function offsetMinutes(at: number, zone: string): number {
-  const key = `${zone}\u0000${Math.floor(at / QUARTER)}`;
-  let offset = offsetCache.get(key);
+  const c = cacheOf(zone);
+  const quarter = Math.floor(at / QUARTER);
+  let offset = c.offsets.get(quarter);
   if (offset === undefined) {
-    offset = DateTime.fromMillis(at, { zone }).offset;
-    if (offsetCache.size > 200_000) offsetCache.clear();
-    offsetCache.set(key, offset);
+    // What DateTime.fromMillis(at, { zone }).offset answers, without building the DateTime.
+    offset = c.zone.offset(at);
+    if (c.offsets.size > CACHE_LIMIT) c.offsets.clear();
+    c.offsets.set(quarter, offset);
   }
   return offset;
 }
@@ -25,10 +49,20 @@ export function minuteOfDay(at: number, zone: string): number {
 
 /** The next instant strictly after `at` whose local time is hh:mm in `zone` (moved forward out of DST gaps). */
 export function nextLocalTime(at: number, zone: string, hour: number, minute: number): number {
-  const local = DateTime.fromMillis(at, { zone });
-  let candidate = local.set({ hour, minute, second: 0, millisecond: 0 });
-  if (candidate.toMillis() <= at) candidate = candidate.plus({ days: 1 }).set({ hour, minute, second: 0, millisecond: 0 });
-  return candidate.toMillis();
+  // luxon's set() depends on the local date, the offset at `at` (its guess in a fold) and the zone only,
+  // and the next day's candidate on the first one: both are memoised under exactly those.
+  const c = cacheOf(zone);
+  const offset = offsetMinutes(at, zone);
+  const key = `${hour}:${minute} ${Math.floor((at + offset * 60_000) / DAY)} ${offset}`;
+  let candidates = c.next.get(key);
+  if (candidates === undefined) {
+    const first = DateTime.fromMillis(at, { zone }).set({ hour, minute, second: 0, millisecond: 0 });
+    const second = first.plus({ days: 1 }).set({ hour, minute, second: 0, millisecond: 0 });
+    candidates = [first.toMillis(), second.toMillis()];
+    if (c.next.size > CACHE_LIMIT) c.next.clear();
+    c.next.set(key, candidates);
+  }
+  return candidates[0] <= at ? candidates[1] : candidates[0];
 }
 
 /** Whether local time at `at` falls in [from, to) minutes of the day; the window may wrap midnight. */
@@ -39,5 +73,12 @@ export function inWindow(at: number, zone: string, fromMinute: number, toMinute:
 }
 
 export function isValidZone(zone: unknown): zone is string {
-  return typeof zone === 'string' && zone.length > 0 && DateTime.local().setZone(zone).isValid;
+  if (typeof zone !== 'string' || zone.length === 0) return false;
+  let valid = validZones.get(zone);
+  if (valid === undefined) {
+    valid = DateTime.local().setZone(zone).isValid;
+    if (validZones.size > 10_000) validZones.clear();
+    validZones.set(zone, valid);
+  }
+  return valid;
 }

@@ -1,7 +1,10 @@
 // One customer's expression inputs at one instant, straight from the columnar dataset. The plan needs
 // them per customer at many instants (every event and refresh tick), so this reads the customer's CSR
-// rows with binary searches instead of a population-wide pass.
-import { upperBound, type Dataset, type EventTable } from '../dataset/dataset.js';
+// rows with binary searches instead of a population-wide pass. Where the plan asks about everyone at one
+// instant (the audiences and the first refresh tick at `now`, scheduled entries), a population-wide pass
+// for that instant is taken once (`snapshot`) and read instead.
+import { computeAggregates } from '../dataset/aggregate-pass.js';
+import { upperBound, type Dataset } from '../dataset/dataset.js';
 import type { AggregateInput, InputSpec, InputValue, RfmInput } from '../model/inputs.js';
 
 /** Population-level values held fixed over the plan window (RFM quintile boundaries, CLV fit). */
@@ -12,11 +15,42 @@ export interface DerivedProvider {
 
 export class CustomerInputs {
   private readonly propsScratch: Record<string, unknown> = {};
+  private readonly ltvSpec: AggregateInput | undefined;
+  /** Columns (NaN = null) of the aggregates at `snapshotAt`, by input key. */
+  private snapshotColumns = new Map<string, Float64Array>();
+  private snapshotAt = NaN;
 
   constructor(
     private readonly dataset: Dataset,
     private readonly derived: DerivedProvider = {},
-  ) {}
+  ) {
+    const m = dataset.model.rfm?.monetary;
+    if (m) this.ltvSpec = { kind: 'aggregate', key: 'ltv', fn: 'sum', event: m.event, prop: m.prop };
+  }
+
+  /**
+   * Computes `specs` for every customer at `at` in one columnar pass; `value` at that instant reads them.
+   * A snapshot at another instant replaces the previous one; at the same instant columns are added.
+   */
+  snapshot(specs: readonly InputSpec[], at: number): void {
+    if (at !== this.snapshotAt) {
+      this.snapshotColumns = new Map();
+      this.snapshotAt = at;
+    }
+    const wanted: AggregateInput[] = [];
+    const keys: string[] = [];
+    for (const spec of specs) {
+      if (this.snapshotColumns.has(spec.key) || keys.includes(spec.key)) continue;
+      const agg = spec.kind === 'aggregate' ? spec : spec.kind === 'ltv' ? this.ltvSpec : undefined;
+      // distinct counts lists as whole values here and item by item in the columnar pass: keep it per customer.
+      if (!agg || agg.fn === 'distinct') continue;
+      wanted.push(agg);
+      keys.push(spec.key);
+    }
+    if (wanted.length === 0) return;
+    const columns = computeAggregates(this.dataset, wanted, at);
+    keys.forEach((key, k) => this.snapshotColumns.set(key, columns[k]));
+  }
 
   fill(customer: number, specs: readonly InputSpec[], now: number, out: InputValue[] = new Array<InputValue>(specs.length)): InputValue[] {
     for (let k = 0; k < specs.length; k++) out[k] = this.value(customer, specs[k], now);
@@ -24,14 +58,20 @@ export class CustomerInputs {
   }
 
   value(customer: number, spec: InputSpec, now: number): InputValue {
+    if (now === this.snapshotAt) {
+      const column = this.snapshotColumns.get(spec.key);
+      if (column !== undefined) {
+        const v = column[customer];
+        if (v === v) return v;
+        // NaN is "no event" for first/last; elsewhere it may also stand for infinities, which are recomputed.
+        if (spec.kind === 'aggregate' && (spec.fn === 'first' || spec.fn === 'last')) return null;
+      }
+    }
     switch (spec.kind) {
       case 'aggregate':
         return this.aggregate(customer, spec, now);
-      case 'ltv': {
-        const m = this.dataset.model.rfm?.monetary;
-        if (!m) return null;
-        return this.aggregate(customer, { kind: 'aggregate', key: 'ltv', fn: 'sum', event: m.event, prop: m.prop }, now);
-      }
+      case 'ltv':
+        return this.ltvSpec ? this.aggregate(customer, this.ltvSpec, now) : null;
       case 'rfm':
         return this.derived.rfm ? this.derived.rfm(customer, spec, now) : null;
       case 'clv':
@@ -39,43 +79,39 @@ export class CustomerInputs {
     }
   }
 
-  /** Rows of `table` for `customer` with ts in (now - within, now] (all history up to now without within). */
-  rows(table: EventTable, customer: number, now: number, withinMs?: number): [number, number] {
-    const s = table.offsets[customer];
-    const e = table.offsets[customer + 1];
-    const hi = upperBound(table.ts, s, e, now);
-    const lo = withinMs === undefined ? s : upperBound(table.ts, s, hi, now - withinMs);
-    return [lo, hi];
+  private matches(spec: AggregateInput, table: NonNullable<ReturnType<Dataset['eventTable']>>, row: number): boolean {
+    const where = spec.where;
+    return where === undefined || where.test(this.dataset.eventProps(table, row, where.props, this.propsScratch));
   }
 
   private aggregate(customer: number, spec: AggregateInput, now: number): InputValue {
     const table = this.dataset.eventTable(spec.event);
     const zero = spec.fn === 'count' || spec.fn === 'sum' || spec.fn === 'distinct' ? 0 : null;
     if (!table) return zero;
-    const [lo, hi] = this.rows(table, customer, now, spec.withinMs);
+    // Rows with ts in (now - within, now] (all history up to now without within).
+    const ts = table.ts;
+    const s = table.offsets[customer];
+    const hi = upperBound(ts, s, table.offsets[customer + 1], now);
+    const lo = spec.withinMs === undefined ? s : upperBound(ts, s, hi, now - spec.withinMs);
     if (lo >= hi) return zero;
     const where = spec.where;
-    const matches = (row: number) => {
-      if (!where) return true;
-      return where.test(this.dataset.eventProps(table, row, where.props, this.propsScratch));
-    };
     switch (spec.fn) {
       case 'count': {
         if (!where) return hi - lo;
         let n = 0;
-        for (let r = lo; r < hi; r++) if (matches(r)) n++;
+        for (let r = lo; r < hi; r++) if (this.matches(spec, table, r)) n++;
         return n;
       }
       case 'first':
-        for (let r = lo; r < hi; r++) if (matches(r)) return table.ts[r];
+        for (let r = lo; r < hi; r++) if (this.matches(spec, table, r)) return ts[r];
         return null;
       case 'last':
-        for (let r = hi - 1; r >= lo; r--) if (matches(r)) return table.ts[r];
+        for (let r = hi - 1; r >= lo; r--) if (this.matches(spec, table, r)) return ts[r];
         return null;
       case 'distinct': {
         const seen = new Set<string>();
         for (let r = lo; r < hi; r++) {
-          if (!matches(r)) continue;
+          if (!this.matches(spec, table, r)) continue;
           const v = this.dataset.eventProps(table, r, [spec.prop!])[spec.prop!];
           if (v !== null && v !== undefined) seen.add(JSON.stringify(v));
         }
@@ -93,7 +129,7 @@ export class CustomerInputs {
         let max = -Infinity;
         for (let r = lo; r < hi; r++) {
           const v = col.values[r];
-          if (Number.isNaN(v) || !matches(r)) continue;
+          if (Number.isNaN(v) || !this.matches(spec, table, r)) continue;
           n++;
           sum += v;
           if (v < min) min = v;

@@ -12,7 +12,7 @@ import type { LedgerView } from '../core/policy-gate.js';
 import type { Effect, MessageStatus, RunInput, RunState } from '../core/types.js';
 import type { Dataset } from '../dataset/dataset.js';
 import type { CompiledExpression, EvalEnv } from '../expr/api.js';
-import type { InputValue } from '../model/inputs.js';
+import type { InputSpec, InputValue } from '../model/inputs.js';
 import { countSmsSegments, renderMessage, type RenderContext } from '../templates/index.js';
 import { CustomerInputs, type DerivedProvider } from './customer-inputs.js';
 import { MinHeap } from './min-heap.js';
@@ -117,14 +117,15 @@ class Simulation {
   private readonly traces = new Map<number, TraceRecord[]>();
   private readonly end: number;
   private readonly inputScratch: InputValue[] = [];
+  private readonly inputBuffers = new Map<CompiledExpression, InputValue[]>();
   private readonly policy: Map<string, PolicyDef | undefined> = new Map();
-  private readonly seedText: string;
+  readonly seedText: string;
   /** Per journey with segment entry: the segment split into conjuncts, and per customer the next tick worth checking. */
   private readonly gates: (SegmentGate | undefined)[];
 
   constructor(
     private readonly project: Project,
-    private readonly dataset: Dataset,
+    readonly dataset: Dataset,
     private readonly options: SimulationOptions,
   ) {
     this.journeys = [...project.journeys.values()].sort((a, b) => a.meta.name.localeCompare(b.meta.name));
@@ -171,6 +172,8 @@ class Simulation {
 
   run(): SimulationResult {
     const { now } = this.options;
+    // Everyone is evaluated at `now` (the audiences, then the first refresh tick): one columnar pass.
+    this.inputs.snapshot(this.segmentInputs([...this.project.segments.keys()]), now);
     const segments = this.audiences(now);
     this.scheduleTicks();
     const timeline = this.dataset.timeline(now, this.end);
@@ -289,7 +292,7 @@ class Simulation {
         if (gate.conjuncts && !gate.types.has(table.name) && gate.earliest[customer] > at) return;
         if (gate.types.has(table.name)) gate.earliest[customer] = 0;
         gate.schedule(customer, at, at);
-        if (this.canEnter(index, customer, at) && this.member(j.entry.segment, customer, at, new Map())) this.enter(index, customer, at);
+        if (this.canEnter(index, customer, at) && this.member(j.entry.segment, customer, at, undefined)) this.enter(index, customer, at);
       }
     });
   }
@@ -330,12 +333,28 @@ class Simulation {
   }
 
   private enterSegmentMembers(journey: number, segment: string, at: number): void {
+    this.inputs.snapshot(this.segmentInputs([segment]), at);
     const memo = new Map<string, boolean>();
     for (let c = 0; c < this.dataset.customerCount; c++) {
       if (!this.canEnter(journey, c, at)) continue;
       memo.clear();
       if (this.member(segment, c, at, memo)) this.enter(journey, c, at);
     }
+  }
+
+  /** The inputs of these segments and of those they refer to. */
+  private segmentInputs(names: string[]): InputSpec[] {
+    const out: InputSpec[] = [];
+    const seen = new Set<string>();
+    const visit = (name: string): void => {
+      const def = this.project.segments.get(name);
+      if (!def || seen.has(name)) return;
+      seen.add(name);
+      out.push(...def.where.inputs);
+      def.where.segments.forEach(visit);
+    };
+    names.forEach(visit);
+    return out;
   }
 
   private canEnter(journey: number, customer: number, at: number): boolean {
@@ -581,28 +600,38 @@ class Simulation {
 
   // ---- expressions ------------------------------------------------------------------------------
 
-  test(expr: CompiledExpression, customer: number, at: number, event?: Readonly<Record<string, unknown>>, memo = new Map<string, boolean>()): boolean {
-    const env: EvalEnv = {
-      now: at,
-      customerId: this.dataset.customerId(customer),
-      profile: this.profile(customer),
-      inputs: expr.inputs.length ? this.inputs.fill(customer, expr.inputs, at) : this.inputScratch,
-      segment: (name) => this.member(name, customer, at, memo),
-      bucketSeed: this.seedText,
-    };
+  test(expr: CompiledExpression, customer: number, at: number, event?: Readonly<Record<string, unknown>>, memo?: Map<string, boolean>): boolean {
+    const env = new CustomerEnv(this, expr, customer, at, memo);
     if (event) env.event = event;
     return expr.test(env);
   }
 
   private evaluate(expr: CompiledExpression, customer: number, at: number): unknown {
-    return expr.evaluate({ now: at, customerId: this.dataset.customerId(customer), profile: this.profile(customer), inputs: this.inputs.fill(customer, expr.inputs, at), bucketSeed: this.seedText });
+    return expr.evaluate(new CustomerEnv(this, expr, customer, at, undefined));
   }
 
-  member(segment: string, customer: number, at: number, memo: Map<string, boolean>): boolean {
-    const known = memo.get(segment);
-    if (known !== undefined) return known;
+  /** The inputs of `expr` in a buffer of its own (an evaluation never re-enters its own expression). */
+  fillInputs(expr: CompiledExpression, customer: number, at: number): InputValue[] {
+    if (expr.inputs.length === 0) return this.inputScratch;
+    let out = this.inputBuffers.get(expr);
+    if (!out) this.inputBuffers.set(expr, (out = new Array<InputValue>(expr.inputs.length)));
+    return this.inputs.fill(customer, expr.inputs, at, out);
+  }
+
+  /** Just the attributes `expr` reads: conditions over everyone must not keep a profile per customer. */
+  attributesFor(expr: CompiledExpression, customer: number): Record<string, unknown> {
+    return this.dataset.profile(customer, expr.attributes);
+  }
+
+  member(segment: string, customer: number, at: number, memo: Map<string, boolean> | undefined): boolean {
     const def = this.project.segments.get(segment);
     if (!def) return false;
+    if (memo === undefined) {
+      if (def.where.segments.length === 0) return this.test(def.where, customer, at);
+      memo = new Map();
+    }
+    const known = memo.get(segment);
+    if (known !== undefined) return known;
     memo.set(segment, false); // a cycle cannot occur (validated); this only guards re-entrancy
     const result = this.test(def.where, customer, at, undefined, memo);
     memo.set(segment, result);
@@ -691,5 +720,41 @@ class SegmentGate {
       out.push(c);
     }
     return out.sort((a, b) => a - b);
+  }
+}
+
+/**
+ * What one evaluation of a compiled expression may read. The generated code reads each field at most once
+ * and only those its expression uses, so the getters compute nothing an expression does not need.
+ */
+class CustomerEnv implements EvalEnv {
+  event?: Readonly<Record<string, unknown>>;
+  readonly bucketSeed: string;
+
+  constructor(
+    private readonly sim: Simulation,
+    private readonly expr: CompiledExpression,
+    private readonly customer: number,
+    readonly now: number,
+    private memo: Map<string, boolean> | undefined,
+  ) {
+    this.bucketSeed = sim.seedText;
+  }
+
+  get customerId(): string {
+    return this.sim.dataset.customerId(this.customer);
+  }
+
+  get profile(): Record<string, unknown> {
+    return this.sim.attributesFor(this.expr, this.customer);
+  }
+
+  get inputs(): InputValue[] {
+    return this.sim.fillInputs(this.expr, this.customer, this.now);
+  }
+
+  get segment(): (name: string) => boolean {
+    const memo = (this.memo ??= new Map());
+    return (name) => this.sim.member(name, this.customer, this.now, memo);
   }
 }

@@ -82,6 +82,29 @@ describe('quiet hours (21:00–09:00 local, defer)', () => {
     expect(new Date(winter).toISOString()).toBe('2026-03-28T08:00:00.000Z');
   });
 
+  it('the memoised next local time equals asking luxon each time, in gaps and folds too (property)', () => {
+    const luxonNext = (at: number, zone: string, hour: number, minute: number): number => {
+      let c = DateTime.fromMillis(at, { zone }).set({ hour, minute, second: 0, millisecond: 0 });
+      if (c.toMillis() <= at) c = c.plus({ days: 1 }).set({ hour, minute, second: 0, millisecond: 0 });
+      return c.toMillis();
+    };
+    const zones = [...ZONES, 'America/St_Johns', 'Australia/Lord_Howe', 'Asia/Kathmandu', 'Pacific/Chatham'];
+    const times = fc.constantFrom([9, 0], [2, 30], [1, 30], [0, 0], [23, 45], [18, 0]);
+    fc.assert(
+      fc.property(fc.integer({ min: Date.parse('2025-01-01T00:00:00Z'), max: Date.parse('2027-12-31T00:00:00Z') }), fc.constantFrom(...zones), times, (at, zone, [h, m]) => {
+        expect(nextLocalTime(at, zone, h, m)).toBe(luxonNext(at, zone, h, m));
+      }),
+      { numRuns: 3000, seed: 11 },
+    );
+    // Every 7 minutes through both Berlin transitions of 2026, for times inside the gap and the fold.
+    for (const iso of ['2026-03-28T20:00:00Z', '2026-10-24T20:00:00Z']) {
+      for (let k = 0; k < 300; k++) {
+        const at = Date.parse(iso) + k * 7 * 60_000 + 13_000;
+        for (const [h, m] of [[2, 30], [2, 0], [3, 0], [9, 0]]) expect(nextLocalTime(at, 'Europe/Berlin', h, m)).toBe(luxonNext(at, 'Europe/Berlin', h, m));
+      }
+    }
+  });
+
   it('transactional messages ignore quiet hours; marketing never lands inside them in the customer zone (property)', () => {
     fc.assert(
       fc.property(fc.integer({ min: Date.parse('2026-01-01T00:00:00Z'), max: Date.parse('2026-12-31T00:00:00Z') }), fc.constantFrom(...ZONES), (at, zone) => {
