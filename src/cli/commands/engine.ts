@@ -1,6 +1,7 @@
 // `herald engine start`: the daemon (DESIGN §6). DATABASE_URL selects PostgreSQL, else the embedded PGlite
 // directory; HERALD_API_TOKEN is the bearer token ingest requires. On SIGTERM or SIGINT it stops accepting,
 // finishes requests in flight, closes the store and exits 0.
+import { hostname } from 'node:os';
 import { Option } from 'commander';
 import { applyConfig, collectConfigFiles, DEFAULT_PORT, ENGINE_CODE, short, startEngine } from '../../engine/index.js';
 import { ExitCode, UserError } from '../exit-codes.js';
@@ -13,6 +14,7 @@ export interface EngineStartFlags extends StoreFlags {
   port: string;
   host: string;
   apply?: string;
+  tick: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
@@ -66,6 +68,7 @@ export const registerEngine: RegisterCommand = (program, ctx) => {
       .option('--port <port>', 'TCP port (0: any free one)', String(DEFAULT_PORT))
       .option('--host <host>', 'interface to listen on', '127.0.0.1')
       .option('--apply <path>', 'apply this configuration directory before starting')
+      .option('--tick <ms>', 'how often the worker looks for due timers, sweeps and queued sends', '1000')
       .addOption(new Option('--log-level <level>', 'pino log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
   ).action(async (flags: EngineStartFlags) => {
     await runEngine(flags, ctx, shutdownSignal());
@@ -83,6 +86,8 @@ export async function runEngine(flags: EngineStartFlags, ctx: CommandContext, st
   }
   const port = Number(flags.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UserError('HER7008', `--port ${flags.port} is not a TCP port`, ExitCode.usage);
+  const tickMs = Number(flags.tick);
+  if (!Number.isInteger(tickMs) || tickMs < 10) throw new UserError('HER7008', `--tick ${flags.tick} is not a whole number of milliseconds ≥ 10`, ExitCode.usage);
   const project = flags.apply ? loadOrReport([flags.apply], ctx) : undefined;
   if (flags.apply && !project) return;
   const store = await openCliStore(flags, ctx, { mustExist: false });
@@ -94,7 +99,7 @@ export async function runEngine(flags: EngineStartFlags, ctx: CommandContext, st
       });
       ctx.io.err(result.kind === 'unchanged' ? `configuration ${short(result.version)} already active\n` : `activated configuration ${short(result.version)}\n`);
     }
-    const running = await startEngine({ store, token, port, host: flags.host, logLevel: flags.logLevel, defaultMetrics: true, worker: { providers: channelProviders(ctx.io.env), unsubscribeSecret: ctx.io.env.HERALD_UNSUBSCRIBE_SECRET || undefined }, ...secretsFromEnv(ctx.io.env) }).catch((error: unknown) => {
+    const running = await startEngine({ store, token, port, host: flags.host, logLevel: flags.logLevel, defaultMetrics: true, worker: { providers: channelProviders(ctx.io.env), intervalMs: tickMs, workerId: `${hostname()}-${process.pid}`, unsubscribeSecret: ctx.io.env.HERALD_UNSUBSCRIBE_SECRET || undefined }, ...secretsFromEnv(ctx.io.env) }).catch((error: unknown) => {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
         throw new UserError(ENGINE_CODE.cannotListen, `cannot listen on ${flags.host}:${port}: ${code}`, ExitCode.unavailable, 'choose another --port or --host');

@@ -31,14 +31,25 @@ export interface CustomerData {
 }
 
 export async function loadCustomer(db: Db, customerId: string): Promise<CustomerData> {
-  const c = (await db.raw(`SELECT attributes FROM customers WHERE id = ?`, [customerId])).rows as { attributes: Record<string, unknown> }[];
-  const ev = (await db.raw(`SELECT id, type, ts, props FROM events WHERE customer_id = ? ORDER BY ts, id`, [customerId])).rows as {
+  return (await loadCustomers(db, [customerId])).get(customerId)!;
+}
+
+/** Several customers in two queries (a sweep's page); every id asked for is in the map, known or not. */
+export async function loadCustomers(db: Db, ids: readonly string[]): Promise<Map<string, CustomerData>> {
+  const out = new Map<string, CustomerData>();
+  for (const id of ids) out.set(id, { id, profile: {}, events: [] });
+  if (ids.length === 0) return out;
+  const rows = (await db.raw(`SELECT id, attributes FROM customers WHERE id = ANY(?::text[])`, [[...ids]])).rows as { id: string; attributes: Record<string, unknown> }[];
+  for (const r of rows) out.get(r.id)!.profile = r.attributes ?? {};
+  const ev = (await db.raw(`SELECT customer_id, id, type, ts, props FROM events WHERE customer_id = ANY(?::text[]) ORDER BY customer_id, ts, id`, [[...ids]])).rows as {
+    customer_id: string;
     id: string;
     type: string;
     ts: Date;
     props: Record<string, unknown>;
   }[];
-  return { id: customerId, profile: c[0]?.attributes ?? {}, events: ev.map((e) => ({ id: e.id, type: e.type, ts: new Date(e.ts).getTime(), props: e.props ?? {} })) };
+  for (const e of ev) out.get(e.customer_id)!.events.push({ id: e.id, type: e.type, ts: new Date(e.ts).getTime(), props: e.props ?? {} });
+  return out;
 }
 
 export function timezoneOf(project: Project, profile: Readonly<Record<string, unknown>>): string {

@@ -5,16 +5,17 @@
 // never stored twice (ingest), and a processed event is never claimed again, so nothing enters twice.
 //
 // Steps happen at the worker's clock (`now`), not at the event's ts: the engine acts when it learns of an
-// event. Schedule-entry journeys (cron) are not handled here.
-import { mayEnter } from '../../core/reentry.js';
+// event. Refresh-tick and cron entry are sweeps (entry-sweeps.ts).
 import type { Knex } from 'knex';
-import type { JourneyDef, Project } from '../../config/model.js';
-import { listensForGoal, newRunState } from '../../core/journey-step.js';
+import type { Project } from '../../config/model.js';
+import { listensForGoal } from '../../core/journey-step.js';
 import type { Clock } from '../clock.js';
 import type { Store } from '../store/open-store.js';
 import { isMember, loadCustomer, testExpr, type CustomerData } from './customer-data.js';
-import type { ProjectLoader } from './projects.js';
-import { customerRuns, lockCustomer, stepAndPersist, type StoredRun } from './runs.js';
+import { preloadVersions, type ProjectLoader } from './projects.js';
+import { canEnter, customerRuns, enterJourney, lockCustomer, stepAndPersist, type StoredRun } from './runs.js';
+
+export { canEnter };
 
 export interface ProcessEventsOptions {
   store: Store;
@@ -43,6 +44,7 @@ export async function processEvents(options: ProcessEventsOptions): Promise<Proc
   // Nothing active: events wait in the queue for the first configuration.
   if (!active) return result;
   const now = options.clock.now();
+  await preloadVersions(options.projects, options.store.db, `SELECT DISTINCT config_version FROM runs WHERE status = 'active'`);
   await options.store.db.transaction(async (trx) => {
     const claimed = (
       await trx.raw(
@@ -52,6 +54,12 @@ export async function processEvents(options: ProcessEventsOptions): Promise<Proc
       )
     ).rows as EventRow[];
     if (claimed.length === 0) return;
+    // An event may come before (or without) its customer's POST /v1/customers: the customer exists from its
+    // first processed event, so refresh and cron sweeps (which walk the customers table) see it.
+    await trx.raw(
+      `INSERT INTO customers (id, created_at, updated_at) SELECT DISTINCT c, ?::timestamptz, ?::timestamptz FROM unnest(?::text[]) AS x(c) ON CONFLICT (id) DO NOTHING`,
+      [new Date(now), new Date(now), claimed.map((e) => e.customer_id)],
+    );
     const byCustomer = new Map<string, EventRow[]>();
     for (const e of claimed) byCustomer.set(e.customer_id, [...(byCustomer.get(e.customer_id) ?? []), e]);
     // Customers locked in one order, so two workers never wait on each other in a cycle.
@@ -105,18 +113,10 @@ async function offerEvent(
     } else {
       continue;
     }
-    const fresh = newRunState(journey, customer.id, now);
-    if (runs.some((r) => r.runId === fresh.runId)) continue; // entered at this very instant already
-    const out = await stepAndPersist(trx, { project: a.project, version: a.version, journey, customer, previous: fresh, input: { kind: 'enter', at: now, event }, now, isNew: true });
-    runs.push({ customerId: customer.id, runId: fresh.runId, journey: journey.meta.name, configVersion: a.version, state: out.state, enteredAt: now });
+    const out = await enterJourney(trx, { project: a.project, version: a.version, journey, customer, runs, now, event });
+    if (!out) continue;
     entered++;
     sends += out.sends;
   }
   return { entered, sends };
-}
-
-/** Re-entry rules: never beside an active run; once / always / after a delay since the last entry (held-out entries count). */
-export function canEnter(journey: JourneyDef, runs: readonly StoredRun[], at: number): boolean {
-  const mine = runs.filter((r) => r.journey === journey.meta.name);
-  return mayEnter(journey, { active: mine.some((r) => r.state.status === 'active'), lastEntryAt: mine.length ? Math.max(...mine.map((r) => r.enteredAt)) : undefined }, at);
 }

@@ -9,7 +9,7 @@ import type { MessageStatus } from '../../core/types.js';
 import type { Clock } from '../clock.js';
 import type { Store } from '../store/open-store.js';
 import { loadCustomer, type CustomerData } from './customer-data.js';
-import type { ProjectLoader } from './projects.js';
+import { preloadVersions, type ProjectLoader } from './projects.js';
 import { customerRuns, stepAndPersist, tryLockCustomer } from './runs.js';
 
 export interface ProcessReceiptsOptions {
@@ -59,6 +59,7 @@ export function coreStatus(status: string): MessageStatus | undefined {
 export async function processReceipts(options: ProcessReceiptsOptions): Promise<ProcessReceiptsResult> {
   const now = options.clock.now();
   const result: ProcessReceiptsResult = { receipts: 0, applied: 0, unknown: 0, skipped: 0, sends: 0 };
+  await preloadVersions(options.projects, options.store.db, `SELECT DISTINCT config_version FROM runs WHERE status = 'active'`);
   await options.store.db.transaction(async (trx) => {
     const claimed = (
       await trx.raw(

@@ -5,7 +5,7 @@
 import type { Clock } from '../clock.js';
 import type { Store } from '../store/open-store.js';
 import { loadCustomer, type CustomerData } from './customer-data.js';
-import type { ProjectLoader } from './projects.js';
+import { preloadVersions, type ProjectLoader } from './projects.js';
 import { stepAndPersist, toStoredRun, tryLockCustomer } from './runs.js';
 
 export interface ProcessTimersOptions {
@@ -26,6 +26,7 @@ export interface ProcessTimersResult {
 export async function processTimers(options: ProcessTimersOptions): Promise<ProcessTimersResult> {
   const now = options.clock.now();
   const result: ProcessTimersResult = { runs: 0, sends: 0, skipped: 0 };
+  await preloadVersions(options.projects, options.store.db, `SELECT DISTINCT config_version FROM runs WHERE status = 'active' AND wake_at <= ?`, [new Date(now)]);
   await options.store.db.transaction(async (trx) => {
     const claimed = (
       await trx.raw(

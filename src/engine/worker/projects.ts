@@ -1,5 +1,6 @@
 // Which Project a run steps with: new runs use the active version, runs in flight the version they started
 // on (runs.config_version). Versions are immutable, so each is loaded (and compiled) once per process.
+import type { Knex } from 'knex';
 import type { Project } from '../../config/model.js';
 import { loadConfigFiles } from '../config-files.js';
 import { activeVersion, ConfigInvalidError, loadVersionFiles } from '../config-versions.js';
@@ -10,6 +11,15 @@ export interface ProjectLoader {
   active(): Promise<{ version: string; project: Project } | undefined>;
   /** The Project of one stored version. */
   version(id: string): Promise<Project>;
+}
+
+/**
+ * Loads, before a transaction, the versions it may step with: inside it, a first load would ask the pool for
+ * a second connection, which PGlite (one connection) can never give while the transaction holds its own.
+ */
+export async function preloadVersions(projects: ProjectLoader, db: Knex, sql: string, bindings: readonly unknown[] = []): Promise<void> {
+  const rows = (await db.raw(sql, bindings as Knex.RawBinding[])).rows as { config_version: string }[];
+  for (const r of rows) await projects.version(r.config_version);
 }
 
 export function storeProjectLoader(store: Store): ProjectLoader {

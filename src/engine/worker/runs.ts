@@ -3,7 +3,8 @@
 // transaction, so a send exists exactly when the step that caused it committed.
 import type { Knex } from 'knex';
 import type { JourneyDef, Project } from '../../config/model.js';
-import { advanceRun } from '../../core/journey-step.js';
+import { advanceRun, newRunState } from '../../core/journey-step.js';
+import { mayEnter } from '../../core/reentry.js';
 import type { Effect, RunInput, RunState } from '../../core/types.js';
 import { costOf, stepContext, type CustomerData } from './customer-data.js';
 
@@ -111,4 +112,27 @@ export async function stepAndPersist(
     );
   }
   return { state, effects, sends };
+}
+
+/** Re-entry rules: never beside an active run; once / always / after a delay since the last entry (held-out entries count). */
+export function canEnter(journey: JourneyDef, runs: readonly StoredRun[], at: number): boolean {
+  const mine = runs.filter((r) => r.journey === journey.meta.name);
+  return mayEnter(journey, { active: mine.some((r) => r.state.status === 'active'), lastEntryAt: mine.length ? Math.max(...mine.map((r) => r.enteredAt)) : undefined }, at);
+}
+
+/**
+ * Starts a run of `journey` for the customer at `now` (the caller checked the entry condition and holds the
+ * customer lock) and appends it to `runs`. Returns undefined when a run with the same id (same journey,
+ * customer and instant) exists already: an event and a sweep at one instant enter once.
+ */
+export async function enterJourney(
+  trx: Knex.Transaction,
+  args: { project: Project; version: string; journey: JourneyDef; customer: CustomerData; runs: StoredRun[]; now: number; event?: { type: string; props: Record<string, unknown> } },
+): Promise<StepOutcome | undefined> {
+  const { journey, customer, now } = args;
+  const fresh = newRunState(journey, customer.id, now);
+  if (args.runs.some((r) => r.runId === fresh.runId)) return undefined;
+  const out = await stepAndPersist(trx, { project: args.project, version: args.version, journey, customer, previous: fresh, input: { kind: 'enter', at: now, event: args.event }, now, isNew: true });
+  args.runs.push({ customerId: customer.id, runId: fresh.runId, journey: journey.meta.name, configVersion: args.version, state: out.state, enteredAt: now });
+  return out;
 }

@@ -11,7 +11,7 @@ import type { Clock } from '../clock.js';
 import type { Store } from '../store/open-store.js';
 import { unsubscribeToken } from '../http/unsubscribe.js';
 import { loadCustomer, renderContext } from './customer-data.js';
-import type { ProjectLoader } from './projects.js';
+import { preloadVersions, type ProjectLoader } from './projects.js';
 import { customerRuns, lockCustomer, stepAndPersist } from './runs.js';
 
 /** The provider for a channel (built once per channel by the caller, e.g. with createProvider). */
@@ -62,6 +62,8 @@ export async function sendOutbox(options: SendOutboxOptions): Promise<SendOutbox
   const result: SendOutboxResult = { claimed: 0, sent: 0, retried: 0, failed: 0, ambiguous: 0, recovered: 0 };
   const now = options.clock.now();
   const db = options.store.db;
+  // Failures feed their runs and expired leases ask the channel whether it is idempotent, inside the claim.
+  await preloadVersions(options.projects, db, `SELECT DISTINCT config_version FROM outbox WHERE status IN ('queued', 'sending')`);
   const claimed = await db.transaction(async (trx) => {
     result.recovered = await recoverExpired(trx, options, now);
     const rows = (

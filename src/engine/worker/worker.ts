@@ -4,6 +4,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import type { Store } from '../store/open-store.js';
+import { startCronWaker, type CronWaker } from './cron-waker.js';
+import { processSweeps, scheduleSweeps, type ProcessSweepsResult } from './entry-sweeps.js';
 import { processEvents } from './process-events.js';
 import { processReceipts, type ProcessReceiptsResult } from './process-receipts.js';
 import { processTimers } from './process-timers.js';
@@ -25,6 +27,10 @@ export interface WorkerOptions {
   sendLeaseMs?: number;
   /** At most this many event batches per tick, so timers and sends are not starved. */
   maxEventBatches?: number;
+  /** At most this many sweep pages (refresh-tick and cron entry) per tick. */
+  maxSweepPages?: number;
+  /** Customers per sweep page. */
+  sweepBatchSize?: number;
   onError?: (error: unknown) => void;
   /** See SendOutboxOptions.unsubscribeSecret. */
   unsubscribeSecret?: string;
@@ -37,6 +43,8 @@ export interface TickResult {
   sends: number;
   outbox: SendOutboxResult;
   receipts: ProcessReceiptsResult;
+  /** Refresh-tick and cron entry (entry-sweeps.ts); its entries are in `entered` too. */
+  sweeps: ProcessSweepsResult;
 }
 
 export interface Worker {
@@ -57,7 +65,7 @@ export function startWorker(options: WorkerOptions): Worker {
   let timer: NodeJS.Timeout | undefined;
 
   const round = async (): Promise<TickResult> => {
-    const r: TickResult = { events: 0, entered: 0, timers: 0, sends: 0, outbox: { claimed: 0, sent: 0, retried: 0, failed: 0, ambiguous: 0, recovered: 0 }, receipts: { receipts: 0, applied: 0, unknown: 0, skipped: 0, sends: 0 } };
+    const r: TickResult = { events: 0, entered: 0, timers: 0, sends: 0, outbox: { claimed: 0, sent: 0, retried: 0, failed: 0, ambiguous: 0, recovered: 0 }, receipts: { receipts: 0, applied: 0, unknown: 0, skipped: 0, sends: 0 }, sweeps: { pages: 0, customers: 0, entered: 0, sends: 0, finished: 0 } };
     for (let i = 0; i < (options.maxEventBatches ?? 10); i++) {
       const e = await processEvents(common);
       r.events += e.events;
@@ -65,6 +73,12 @@ export function startWorker(options: WorkerOptions): Worker {
       r.sends += e.sends;
       if (e.events === 0) break;
     }
+    // Sweeps after events: at one instant a customer's own event is seen first, as in the plan.
+    await scheduleSweeps(common);
+    r.sweeps = await processSweeps({ ...common, batchSize: options.sweepBatchSize, maxPages: options.maxSweepPages });
+    r.entered += r.sweeps.entered;
+    r.sends += r.sweeps.sends;
+    await cron?.update();
     // Receipts before timers: an open that arrived before a wait's timeout is applied before the timeout fires.
     r.receipts = await processReceipts(common);
     r.sends += r.receipts.sends;
@@ -90,9 +104,13 @@ export function startWorker(options: WorkerOptions): Worker {
     tick().catch((error: unknown) => options.onError?.(error));
   };
 
+  // Cron occurrences wake the worker on time even when its interval is long (the sweep row is what counts;
+  // a wake-up is only a hint). Only for a worker that runs on its own: tick()-driven ones have a test clock.
+  let cron: CronWaker | undefined;
   if (options.intervalMs && options.intervalMs > 0) {
     timer = setInterval(background, options.intervalMs);
     timer.unref();
+    cron = startCronWaker(projects, () => background());
   }
 
   return {
@@ -104,6 +122,7 @@ export function startWorker(options: WorkerOptions): Worker {
     async stop() {
       stopped = true;
       if (timer) clearInterval(timer);
+      cron?.stop();
       await running?.catch(() => undefined);
     },
   };

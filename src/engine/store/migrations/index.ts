@@ -2,5 +2,6 @@
 // bundling and the compiled dist/; a test checks that every NNN-*.ts file here is listed, in order.
 import type { Migration } from '../migrate.js';
 import { migration as m001 } from './001-initial.js';
+import { migration as m002 } from './002-entry-sweeps.js';
 
-export const MIGRATIONS: readonly Migration[] = [m001];
+export const MIGRATIONS: readonly Migration[] = [m001, m002];
