@@ -57,7 +57,16 @@ export function newRunState(journey: JourneyDef, customerId: string, at: number)
 }
 
 export function advanceRun(previous: RunState, input: RunInput, ctx: StepContext): StepResult {
-  const run = new Run(cloneRunState(previous), ctx);
+  const state = cloneRunState(previous);
+  return { state, effects: advanceRunInPlace(state, input, ctx) };
+}
+
+/**
+ * advanceRun without the copy: `state` itself moves on. For a host that keeps exactly one state per run
+ * and reads nothing of the old one afterwards (the plan); the effects are the same.
+ */
+export function advanceRunInPlace(state: RunState, input: RunInput, ctx: StepContext): Effect[] {
+  const run = new Run(state, ctx);
   switch (input.kind) {
     case 'enter':
       run.enter(input.at, input.event);
@@ -74,7 +83,7 @@ export function advanceRun(previous: RunState, input: RunInput, ctx: StepContext
     default:
       assertNever(input, 'run input');
   }
-  return { state: run.state, effects: run.effects };
+  return run.effects;
 }
 
 /** A deep copy of the run state (the input is never mutated); faster than structuredClone on this shape. */

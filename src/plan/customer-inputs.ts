@@ -4,7 +4,7 @@
 // instant (the audiences and the first refresh tick at `now`, scheduled entries), a population-wide pass
 // for that instant is taken once (`snapshot`) and read instead.
 import { computeAggregates } from '../dataset/aggregate-pass.js';
-import { upperBound, type Dataset } from '../dataset/dataset.js';
+import { upperBound, type Dataset, type EventTable } from '../dataset/dataset.js';
 import type { AggregateInput, InputSpec, InputValue, RfmInput } from '../model/inputs.js';
 
 /** Population-level values held fixed over the plan window (RFM quintile boundaries, CLV fit). */
@@ -13,12 +13,22 @@ export interface DerivedProvider {
   clv?(customer: number, key: string): InputValue;
 }
 
+/** An aggregate spec resolved against the dataset once. */
+interface Accessor {
+  spec: AggregateInput;
+  table: EventTable | undefined;
+  numbers: Float64Array | undefined;
+  /** Per row of the table: 0 not tested yet, 1 passes `where`, 2 does not. */
+  passes: Uint8Array | undefined;
+}
+
 export class CustomerInputs {
   private readonly propsScratch: Record<string, unknown> = {};
   private readonly ltvSpec: AggregateInput | undefined;
   /** Columns (NaN = null) of the aggregates at `snapshotAt`, by input key. */
   private snapshotColumns = new Map<string, Float64Array>();
   private snapshotAt = NaN;
+  private readonly accessors = new Map<AggregateInput, Accessor>();
 
   constructor(
     private readonly dataset: Dataset,
@@ -79,13 +89,31 @@ export class CustomerInputs {
     }
   }
 
-  private matches(spec: AggregateInput, table: NonNullable<ReturnType<Dataset['eventTable']>>, row: number): boolean {
-    const where = spec.where;
-    return where === undefined || where.test(this.dataset.eventProps(table, row, where.props, this.propsScratch));
+  /** Whether row `row` of the spec's table passes its `where`; each row's answer is kept (a pure predicate). */
+  private matches(a: Accessor, row: number): boolean {
+    const where = a.spec.where;
+    if (where === undefined) return true;
+    const known = a.passes![row];
+    if (known !== 0) return known === 1;
+    const ok = where.test(this.dataset.eventProps(a.table!, row, where.props, this.propsScratch));
+    a.passes![row] = ok ? 1 : 2;
+    return ok;
+  }
+
+  private accessor(spec: AggregateInput): Accessor {
+    let a = this.accessors.get(spec);
+    if (a === undefined) {
+      const table = this.dataset.eventTable(spec.event);
+      const col = spec.prop === undefined ? undefined : table?.props.get(spec.prop);
+      a = { spec, table, numbers: col?.kind === 'number' ? col.values : undefined, passes: spec.where && table ? new Uint8Array(table.count) : undefined };
+      this.accessors.set(spec, a);
+    }
+    return a;
   }
 
   private aggregate(customer: number, spec: AggregateInput, now: number): InputValue {
-    const table = this.dataset.eventTable(spec.event);
+    const a = this.accessor(spec);
+    const table = a.table;
     const zero = spec.fn === 'count' || spec.fn === 'sum' || spec.fn === 'distinct' ? 0 : null;
     if (!table) return zero;
     // Rows with ts in (now - within, now] (all history up to now without within).
@@ -99,19 +127,19 @@ export class CustomerInputs {
       case 'count': {
         if (!where) return hi - lo;
         let n = 0;
-        for (let r = lo; r < hi; r++) if (this.matches(spec, table, r)) n++;
+        for (let r = lo; r < hi; r++) if (this.matches(a, r)) n++;
         return n;
       }
       case 'first':
-        for (let r = lo; r < hi; r++) if (this.matches(spec, table, r)) return ts[r];
+        for (let r = lo; r < hi; r++) if (this.matches(a, r)) return ts[r];
         return null;
       case 'last':
-        for (let r = hi - 1; r >= lo; r--) if (this.matches(spec, table, r)) return ts[r];
+        for (let r = hi - 1; r >= lo; r--) if (this.matches(a, r)) return ts[r];
         return null;
       case 'distinct': {
         const seen = new Set<string>();
         for (let r = lo; r < hi; r++) {
-          if (!this.matches(spec, table, r)) continue;
+          if (!this.matches(a, r)) continue;
           const v = this.dataset.eventProps(table, r, [spec.prop!])[spec.prop!];
           if (v !== null && v !== undefined) seen.add(JSON.stringify(v));
         }
@@ -121,15 +149,15 @@ export class CustomerInputs {
       case 'avg':
       case 'min':
       case 'max': {
-        const col = table.props.get(spec.prop!);
-        if (!col || col.kind !== 'number') return zero;
+        const values = a.numbers;
+        if (!values) return zero;
         let n = 0;
         let sum = 0;
         let min = Infinity;
         let max = -Infinity;
         for (let r = lo; r < hi; r++) {
-          const v = col.values[r];
-          if (Number.isNaN(v) || !this.matches(spec, table, r)) continue;
+          const v = values[r];
+          if (Number.isNaN(v) || !this.matches(a, r)) continue;
           n++;
           sum += v;
           if (v < min) min = v;

@@ -66,3 +66,74 @@ export function nextAgeOut(dataset: Dataset, customer: number, conjunct: Conjunc
   }
   return next;
 }
+
+/**
+ * Which customers a segment-entry journey must look at, tick by tick. Everyone at the first tick; after
+ * that a customer is due at the first tick at or after the instant their condition could change.
+ */
+export class SegmentGate {
+  private readonly buckets = new Map<number, number[]>();
+  private readonly customers: number;
+  private readonly stamp: Int32Array;
+  private first = true;
+  /** Per customer: before this instant the condition cannot hold without an event of one of `types` (0: unknown). */
+  readonly earliest: Float64Array;
+  /** Event types the clock-free conjuncts read (RFM and CLV are held fixed over the window). */
+  readonly types = new Set<string>();
+  /** `types` by event table id, for the per-event check. */
+  readonly readsType: Uint8Array;
+
+  constructor(
+    readonly conjuncts: Conjunct[] | undefined,
+    dataset: Dataset,
+    private readonly start: number,
+    private readonly refresh: number,
+    monetaryEvent: string | undefined,
+  ) {
+    this.customers = dataset.customerCount;
+    this.stamp = new Int32Array(this.customers).fill(-1);
+    this.earliest = new Float64Array(this.customers);
+    for (const c of conjuncts ?? []) {
+      for (const input of [...c.expr.inputs, ...(c.since?.anchor.inputs ?? [])]) {
+        if (input.kind === 'aggregate') this.types.add(input.event);
+        if (input.kind === 'ltv' && monetaryEvent) this.types.add(monetaryEvent);
+      }
+    }
+    this.readsType = Uint8Array.from(dataset.eventTables, (t) => (this.types.has(t.name) ? 1 : 0));
+  }
+
+  private tickOf(t: number): number {
+    return Math.ceil((t - this.start) / this.refresh);
+  }
+
+  /** Due at the first tick at or after `t`, and never at the tick of `at` itself (already handled). */
+  schedule(customer: number, t: number, at: number): void {
+    if (t === Infinity) return;
+    const k = Math.max(this.tickOf(t), this.tickOf(at) + (t <= at ? 1 : 0), 0);
+    let bucket = this.buckets.get(k);
+    if (!bucket) this.buckets.set(k, (bucket = []));
+    bucket.push(customer);
+  }
+
+  /** Customers due at the tick at `at`, each once, in index order (deterministic). */
+  due(at: number): ArrayLike<number> {
+    const k = this.tickOf(at);
+    if (this.first) {
+      this.first = false;
+      this.buckets.delete(k);
+      const everyone = new Int32Array(this.customers);
+      for (let i = 0; i < everyone.length; i++) everyone[i] = i;
+      return everyone;
+    }
+    const bucket = this.buckets.get(k);
+    this.buckets.delete(k);
+    if (!bucket) return [];
+    const out: number[] = [];
+    for (const c of bucket) {
+      if (this.stamp[c] === k) continue;
+      this.stamp[c] = k;
+      out.push(c);
+    }
+    return out.sort((a, b) => a - b);
+  }
+}

@@ -4,8 +4,8 @@
 // the customer and at every refresh tick (the engine's rule). No wall clock, no Math.random.
 import cronParser from 'cron-parser';
 import type { ChannelDef, JourneyDef, PolicyDef, Project } from '../config/model.js';
-import { advanceRun, listensForGoal, newRunState, type StepContext } from '../core/journey-step.js';
-import { unitHash } from '../core/hash.js';
+import { advanceRunInPlace, listensForGoal, newRunState, type CustomerContext, type StepContext } from '../core/journey-step.js';
+import { simulatedReceipts } from './simulated-receipts.js';
 import { mayEnter } from '../core/reentry.js';
 import { isValidZone } from '../core/local-time.js';
 import type { LedgerView } from '../core/policy-gate.js';
@@ -16,7 +16,8 @@ import type { InputSpec, InputValue } from '../model/inputs.js';
 import { countSmsSegments, renderMessage, type RenderContext } from '../templates/index.js';
 import { CustomerInputs, type DerivedProvider } from './customer-inputs.js';
 import { MinHeap } from './min-heap.js';
-import { nextAgeOut, segmentConjuncts, type Conjunct } from './segment-gate.js';
+import { PerCustomer } from './per-customer.js';
+import { nextAgeOut, segmentConjuncts, SegmentGate, type Conjunct } from './segment-gate.js';
 
 export interface SimulationOptions {
   now: number;
@@ -86,8 +87,6 @@ type AgendaItem =
 
 type Unscheduled = AgendaItem extends infer T ? (T extends unknown ? Omit<T, 'seq'> : never) : never;
 
-const OPEN_DELAY_MEAN_MS = 3 * 3_600_000;
-const OPEN_DELAY_MAX_MS = 72 * 3_600_000;
 
 function emptyStep(): StepStats {
   return { entered: 0, sent: {}, delivered: 0, opened: 0, clicked: 0, suppressed: {}, deferred: 0, cost: 0 };
@@ -98,27 +97,36 @@ export function simulate(project: Project, dataset: Dataset, options: Simulation
 }
 
 class Simulation {
-  private readonly journeys: JourneyDef[];
+  readonly journeys: JourneyDef[];
   private readonly stats: JourneyStats[];
   private readonly channelStats = new Map<string, ChannelStats>();
-  private readonly runs: Map<number, RunState>[];
-  private readonly lastEntry: Map<number, number>[];
+  private readonly runs: PerCustomer<RunState>[];
+  /** Per journey and customer: when they last entered (NaN: never). */
+  private readonly lastEntry: Float64Array[];
   private readonly agenda = new MinHeap<AgendaItem>();
   private seq = 0;
   private readonly inputs: CustomerInputs;
-  private readonly profiles = new Map<number, Record<string, unknown>>();
+  private readonly profiles: PerCustomer<Record<string, unknown>>;
   /** Attributes that conditions and policies read; rendering reads the full profile instead. */
   private readonly profileNames: string[];
-  private readonly zones = new Map<number, string>();
+  private readonly zones: PerCustomer<string>;
   /** Per customer: marketing send times per channel (ascending). */
-  private readonly sends = new Map<number, { at: number; channel: string }[]>();
+  private readonly sends: PerCustomer<{ at: number; channel: string }[]>;
   /** Per channel: send times and running total cost, for budgets. */
   private readonly spendLog = new Map<string, { at: number[]; cumulative: number[] }>();
   private readonly traces = new Map<number, TraceRecord[]>();
+  /** 1 for traced customers: trace texts are built only for them. */
+  private readonly traced: Uint8Array;
+  private readonly host: HostContext;
+  /**
+   * True while a run is being entered: the stored run is then still the fresh state, without the entry
+   * event, and that is what rendering during the step reads.
+   */
+  private entering = false;
   private readonly end: number;
   private readonly inputScratch: InputValue[] = [];
   private readonly inputBuffers = new Map<CompiledExpression, InputValue[]>();
-  private readonly policy: Map<string, PolicyDef | undefined> = new Map();
+  readonly policy: Map<string, PolicyDef | undefined> = new Map();
   readonly seedText: string;
   /** Per journey with segment entry: the segment split into conjuncts, and per customer the next tick worth checking. */
   private readonly gates: (SegmentGate | undefined)[];
@@ -138,12 +146,21 @@ class Simulation {
       cost: 0,
       steps: new Map(j.steps.map((s) => [s.id, emptyStep()])),
     }));
-    this.runs = this.journeys.map(() => new Map());
-    this.lastEntry = this.journeys.map(() => new Map());
+    const n = dataset.customerCount;
+    this.runs = this.journeys.map(() => new PerCustomer(n));
+    this.lastEntry = this.journeys.map(() => new Float64Array(n).fill(NaN));
+    this.profiles = new PerCustomer(n);
+    this.zones = new PerCustomer(n);
+    this.sends = new PerCustomer(n);
+    this.traced = new Uint8Array(n);
+    this.host = new HostContext(this, project);
     this.inputs = new CustomerInputs(dataset, options.derived);
     this.end = options.now + options.horizonMs;
     this.seedText = String(options.seed);
-    for (const c of options.traceCustomers ?? []) this.traces.set(c, []);
+    for (const c of options.traceCustomers ?? []) {
+      this.traces.set(c, []);
+      if (c >= 0 && c < n) this.traced[c] = 1;
+    }
     for (const ch of project.channels.values()) {
       this.channelStats.set(ch.meta.name, { sent: 0, delivered: 0, opened: 0, clicked: 0, units: 0, cost: 0 });
     }
@@ -166,7 +183,7 @@ class Simulation {
     }
     this.profileNames = [...names].filter((n) => project.model.attributes.has(n));
     this.gates = this.journeys.map((j) =>
-      j.entry.kind === 'segment' ? new SegmentGate(segmentConjuncts(project, j.entry.segment), dataset.customerCount, options.now, project.settings.segmentRefreshMs, project.model.rfm?.monetary.event) : undefined,
+      j.entry.kind === 'segment' ? new SegmentGate(segmentConjuncts(project, j.entry.segment), dataset, options.now, project.settings.segmentRefreshMs, project.model.rfm?.monetary.event) : undefined,
     );
   }
 
@@ -234,9 +251,10 @@ class Simulation {
   private onAgenda(item: AgendaItem): void {
     switch (item.kind) {
       case 'tick':
-        this.journeys.forEach((j, index) => {
-          if (j.entry.kind === 'segment') this.tickSegmentEntry(index, j.entry.segment, item.at);
-        });
+        for (let index = 0; index < this.journeys.length; index++) {
+          const entry = this.journeys[index].entry;
+          if (entry.kind === 'segment') this.tickSegmentEntry(index, entry.segment, item.at);
+        }
         return;
       case 'schedule': {
         const j = this.journeys[item.journey];
@@ -259,7 +277,7 @@ class Simulation {
           step[item.status as 'delivered' | 'opened' | 'clicked']++;
           ch[item.status as 'delivered' | 'opened' | 'clicked']++;
         }
-        this.trace(item.customer, item.at, `${item.status} (${item.channel})`, this.journeys[item.journey].meta.name, item.step);
+        if (this.traced[item.customer]) this.trace(item.customer, item.at, `${item.status} (${item.channel})`, this.journeys[item.journey].meta.name, item.step);
         const run = this.runs[item.journey].get(item.customer);
         if (run && run.messages[item.messageId]) {
           this.advance(item.journey, item.customer, { kind: 'receipt', at: item.at, messageId: item.messageId, status: item.status });
@@ -271,30 +289,34 @@ class Simulation {
 
   private onDatasetEvent(customer: number, typeId: number, row: number, at: number): void {
     const table = this.dataset.eventTables[typeId];
+    // Materialised once, on first need, and shared by every journey that sees this event.
     let props: Record<string, unknown> | undefined;
-    const getProps = () => (props ??= this.dataset.eventProps(table, row));
-    this.trace(customer, at, `event ${table.name}`);
-    this.journeys.forEach((j, index) => {
+    if (this.traced[customer]) this.trace(customer, at, `event ${table.name}`);
+    const count = this.journeys.length;
+    for (let index = 0; index < count; index++) {
       const run = this.runs[index].get(customer);
-      if (run && listensForGoal(run, j, at)) {
-        this.advance(index, customer, { kind: 'event', at, type: table.name, props: getProps() });
+      if (run && listensForGoal(run, this.journeys[index], at)) {
+        props ??= this.dataset.eventProps(table, row);
+        this.advance(index, customer, { kind: 'event', at, type: table.name, props });
       }
-    });
-    this.journeys.forEach((j, index) => {
-      if (j.entry.kind === 'event') {
-        if (j.entry.event !== table.name || !this.canEnter(index, customer, at)) return;
-        if (j.entry.where && !this.test(j.entry.where, customer, at, getProps())) return;
-        this.enter(index, customer, at, { type: table.name, props: getProps() });
-      } else if (j.entry.kind === 'segment') {
+    }
+    for (let index = 0; index < count; index++) {
+      const entry = this.journeys[index].entry;
+      if (entry.kind === 'event') {
+        if (entry.event !== table.name || !this.canEnter(index, customer, at)) continue;
+        if (entry.where && !this.test(entry.where, customer, at, (props ??= this.dataset.eventProps(table, row)))) continue;
+        this.enter(index, customer, at, { type: table.name, props: (props ??= this.dataset.eventProps(table, row)) });
+      } else if (entry.kind === 'segment') {
         const gate = this.gates[index]!;
         // An event of a type the condition reads may change membership: evaluate now and at the next tick.
         // Any other event cannot make it true before the instant the last tick computed (see SegmentGate).
-        if (gate.conjuncts && !gate.types.has(table.name) && gate.earliest[customer] > at) return;
-        if (gate.types.has(table.name)) gate.earliest[customer] = 0;
+        const reads = gate.readsType[typeId] === 1;
+        if (gate.conjuncts && !reads && gate.earliest[customer] > at) continue;
+        if (reads) gate.earliest[customer] = 0;
         gate.schedule(customer, at, at);
-        if (this.canEnter(index, customer, at) && this.member(j.entry.segment, customer, at, undefined)) this.enter(index, customer, at);
+        if (this.canEnter(index, customer, at) && this.member(entry.segment, customer, at, undefined)) this.enter(index, customer, at);
       }
-    });
+    }
   }
 
   // ---- entry ------------------------------------------------------------------------------------
@@ -304,7 +326,9 @@ class Simulation {
     const gate = this.gates[journey]!;
     if (!gate.conjuncts || this.options.exhaustiveTicks) return this.enterSegmentMembers(journey, segment, at);
     const memo = new Map<string, boolean>();
-    for (const c of gate.due(at)) {
+    const due = gate.due(at);
+    for (let i = 0; i < due.length; i++) {
+      const c = due[i];
       if (!this.canEnter(journey, c, at)) {
         // Look again when re-entry opens; the end of an active run schedules its own look (see apply).
         gate.schedule(c, this.reentryOpensAt(journey, c), at);
@@ -359,7 +383,9 @@ class Simulation {
 
   private canEnter(journey: number, customer: number, at: number): boolean {
     const run = this.runs[journey].get(customer);
-    return mayEnter(this.journeys[journey], { active: run?.status === 'active', lastEntryAt: this.lastEntry[journey].get(customer) }, at);
+    if (run !== undefined && run.status === 'active') return false;
+    const last = this.lastEntry[journey][customer];
+    return mayEnter(this.journeys[journey], { active: false, lastEntryAt: last === last ? last : undefined }, at);
   }
 
 
@@ -377,49 +403,45 @@ class Simulation {
   private reentryOpensAt(journey: number, customer: number): number {
     const run = this.runs[journey].get(customer);
     if (run && run.status === 'active') return Infinity;
-    const last = this.lastEntry[journey].get(customer);
+    const last = this.lastEntry[journey][customer];
     const r = this.journeys[journey].reentry;
-    if (last === undefined || r.kind === 'always') return -Infinity;
+    if (last !== last || r.kind === 'always') return -Infinity;
     return r.kind === 'after' ? last + r.ms : Infinity;
   }
 
   private enter(journey: number, customer: number, at: number, event?: { type: string; props: Readonly<Record<string, unknown>> }): void {
     const j = this.journeys[journey];
-    this.lastEntry[journey].set(customer, at);
+    this.lastEntry[journey][customer] = at;
     const state = newRunState(j, this.dataset.customerId(customer), at);
     this.runs[journey].set(customer, state);
     this.stats[journey].entered++;
-    this.trace(customer, at, event ? `entered (event ${event.type})` : `entered (${j.entry.kind === 'event' ? 'event' : `segment ${j.entry.kind === 'segment' ? j.entry.segment : (j.entry.segment ?? 'schedule')}`})`, j.meta.name);
+    if (this.traced[customer]) this.trace(customer, at, event ? `entered (event ${event.type})` : `entered (${j.entry.kind === 'event' ? 'event' : `segment ${j.entry.kind === 'segment' ? j.entry.segment : (j.entry.segment ?? 'schedule')}`})`, j.meta.name);
     this.advance(journey, customer, { kind: 'enter', at, event });
   }
 
   // ---- the core ---------------------------------------------------------------------------------
 
   private advance(journey: number, customer: number, input: RunInput): void {
-    const previous = this.runs[journey].get(customer)!;
-    const { state, effects } = advanceRun(previous, input, this.context(journey, customer));
-    this.runs[journey].set(customer, state);
+    const state = this.runs[journey].get(customer)!;
+    const previousWake = state.wakeAt;
+    this.entering = input.kind === 'enter';
+    let effects: Effect[];
+    try {
+      effects = advanceRunInPlace(state, input, this.host.bind(journey, customer));
+    } finally {
+      this.entering = false;
+    }
     for (const e of effects) this.apply(journey, customer, e);
-    if (state.status === 'active' && state.wakeAt !== undefined && state.wakeAt !== previous.wakeAt) {
+    if (state.status === 'active' && state.wakeAt !== undefined && state.wakeAt !== previousWake) {
       this.push({ at: state.wakeAt, kind: 'timer', journey, customer, runId: state.runId });
     } else if (state.status === 'active' && state.wakeAt !== undefined && input.kind === 'timer') {
       this.push({ at: state.wakeAt, kind: 'timer', journey, customer, runId: state.runId });
     }
   }
 
-  private context(journey: number, customer: number): StepContext {
-    const j = this.journeys[journey];
-    return {
-      journey: j,
-      channels: this.project.channels,
-      cascades: this.project.cascades,
-      policy: this.policy.get(j.meta.name),
-      customer: { id: this.dataset.customerId(customer), profile: this.profile(customer), timezone: this.zone(customer) },
-      ledger: this.ledger(customer),
-      costOf: (channel, template) => this.costOf(channel, template, customer, journey),
-      test: (expr, at, event) => this.test(expr, customer, at, event),
-      seed: this.seedText,
-    };
+  /** What a run needs of its customer: id, the attributes conditions and policies read, time zone. */
+  customerContext(customer: number): CustomerContext {
+    return { id: this.dataset.customerId(customer), profile: this.profile(customer), timezone: this.zone(customer) };
   }
 
   private apply(journey: number, customer: number, e: Effect): void {
@@ -429,12 +451,12 @@ class Simulation {
     switch (e.kind) {
       case 'step':
         stats.steps.get(e.step)!.entered++;
-        this.trace(customer, e.at, `step ${e.step}`, name, e.step);
+        if (this.traced[customer]) this.trace(customer, e.at, `step ${e.step}`, name, e.step);
         return;
       case 'skip': {
         const s = stats.steps.get(e.step)!;
         s.suppressed.condition = (s.suppressed.condition ?? 0) + 1;
-        this.trace(customer, e.at, 'skipped: condition false', name, e.step);
+        if (this.traced[customer]) this.trace(customer, e.at, 'skipped: condition false', name, e.step);
         return;
       }
       case 'send': {
@@ -450,67 +472,52 @@ class Simulation {
         ch.units += units;
         ch.cost += cost;
         if (j.class === 'marketing') {
-          const list = this.sends.get(customer) ?? [];
-          list.push({ at: e.at, channel: e.channel });
-          this.sends.set(customer, list);
+          const list = this.sends.get(customer);
+          if (list) list.push({ at: e.at, channel: e.channel });
+          else this.sends.set(customer, [{ at: e.at, channel: e.channel }]);
         }
         const log = this.spendLog.get(e.channel) ?? { at: [], cumulative: [] };
         log.at.push(e.at);
         log.cumulative.push((log.cumulative[log.cumulative.length - 1] ?? 0) + cost);
         this.spendLog.set(e.channel, log);
-        this.trace(customer, e.at, `sent ${channel.type} '${e.template}' via ${e.channel}${e.cascade ? ` (cascade step ${e.cascade.index + 1})` : ''}${cost ? `, cost ${cost.toFixed(4)}` : ''}`, name, e.step);
+        if (this.traced[customer]) this.trace(customer, e.at, `sent ${channel.type} '${e.template}' via ${e.channel}${e.cascade ? ` (cascade step ${e.cascade.index + 1})` : ''}${cost ? `, cost ${cost.toFixed(4)}` : ''}`, name, e.step);
         this.scheduleReceipts(journey, customer, e.messageId, channel, e.step, e.at);
         return;
       }
       case 'suppress': {
         const s = stats.steps.get(e.step)!;
         s.suppressed[e.reason] = (s.suppressed[e.reason] ?? 0) + 1;
-        this.trace(customer, e.at, `suppressed ${e.channel}: ${e.reason}${e.cascade ? ' (falls through)' : ''}`, name, e.step);
+        if (this.traced[customer]) this.trace(customer, e.at, `suppressed ${e.channel}: ${e.reason}${e.cascade ? ' (falls through)' : ''}`, name, e.step);
         return;
       }
       case 'defer':
         stats.steps.get(e.step)!.deferred++;
-        this.trace(customer, e.at, `deferred ${e.channel}: ${e.reason} until ${new Date(e.until).toISOString()}`, name, e.step);
+        if (this.traced[customer]) this.trace(customer, e.at, `deferred ${e.channel}: ${e.reason} until ${new Date(e.until).toISOString()}`, name, e.step);
         return;
       case 'cascade_stop':
-        this.trace(customer, e.at, `cascade stopped: ${e.why}`, name, e.step);
+        if (this.traced[customer]) this.trace(customer, e.at, `cascade stopped: ${e.why}`, name, e.step);
         return;
       case 'goal':
         stats.converted++;
-        this.trace(customer, e.at, `goal ${j.goal?.event ?? ''}`.trim(), name);
+        if (this.traced[customer]) this.trace(customer, e.at, `goal ${j.goal?.event ?? ''}`.trim(), name);
         return;
       case 'exit':
         this.gates[journey]?.schedule(customer, this.reentryOpensAt(journey, customer), e.at);
         if (e.reason === 'held_out') stats.heldOut++;
         else stats.exited++;
-        this.trace(customer, e.at, `exit: ${e.reason}`, name);
+        if (this.traced[customer]) this.trace(customer, e.at, `exit: ${e.reason}`, name);
         return;
     }
   }
 
   private scheduleReceipts(journey: number, customer: number, messageId: string, channel: ChannelDef, step: string, at: number): void {
-    const sim = channel.simulate;
-    const seed = this.seedText;
     const base = { kind: 'receipt' as const, journey, customer, messageId, channel: channel.meta.name, step };
-    const deliveredAt = at + sim.latencyMs;
-    if (unitHash(seed, 'delivered', messageId) >= sim.delivered) {
-      this.push({ ...base, at: deliveredAt, status: 'failed' });
-      return;
-    }
-    this.push({ ...base, at: deliveredAt, status: 'delivered' });
-    if (sim.opened <= 0 || unitHash(seed, 'opened', messageId) >= sim.opened) return;
-    const u = unitHash(seed, 'open-delay', messageId);
-    const openedAt = deliveredAt + 60_000 + Math.min(OPEN_DELAY_MAX_MS, Math.round(-Math.log(1 - u) * OPEN_DELAY_MEAN_MS));
-    this.push({ ...base, at: openedAt, status: 'opened' });
-    // `clicked` is a share of delivered messages, like `opened`; every click follows an open.
-    if (sim.clicked <= 0 || unitHash(seed, 'clicked', messageId) >= Math.min(1, sim.clicked / sim.opened)) return;
-    const clickedAt = openedAt + 30_000 + Math.round(unitHash(seed, 'click-delay', messageId) * 1_800_000);
-    this.push({ ...base, at: clickedAt, status: 'clicked' });
+    for (const r of simulatedReceipts(this.seedText, channel, messageId, at)) this.push({ ...base, at: r.at, status: r.status });
   }
 
   // ---- customers, policy, money -----------------------------------------------------------------
 
-  private profile(customer: number): Record<string, unknown> {
+  profile(customer: number): Record<string, unknown> {
     let p = this.profiles.get(customer);
     if (!p) {
       p = this.dataset.profile(customer, this.profileNames);
@@ -519,7 +526,7 @@ class Simulation {
     return p;
   }
 
-  private zone(customer: number): string {
+  zone(customer: number): string {
     let z = this.zones.get(customer);
     if (z === undefined) {
       const own = this.profile(customer)[this.project.settings.timezoneAttribute];
@@ -529,29 +536,28 @@ class Simulation {
     return z;
   }
 
-  private ledger(customer: number): LedgerView {
-    return {
-      sendTimes: (channels, from, to) => {
-        const out: number[] = [];
-        for (const s of this.sends.get(customer) ?? []) if (s.at > from && s.at <= to && channels.includes(s.channel)) out.push(s.at);
-        return out;
-      },
-      spend: (channel, from, to) => {
-        const log = this.spendLog.get(channel);
-        if (!log || log.at.length === 0) return 0;
-        const upTo = (t: number) => {
-          let lo = 0;
-          let hi = log.at.length;
-          while (lo < hi) {
-            const mid = (lo + hi) >>> 1;
-            if (log.at[mid] <= t) lo = mid + 1;
-            else hi = mid;
-          }
-          return lo === 0 ? 0 : log.cumulative[lo - 1];
-        };
-        return upTo(to) - upTo(from);
-      },
+  /** Times of a customer's marketing sends on any of `channels` in (from, to], ascending. */
+  sendTimes(customer: number, channels: readonly string[], from: number, to: number): number[] {
+    const out: number[] = [];
+    for (const s of this.sends.get(customer) ?? []) if (s.at > from && s.at <= to && channels.includes(s.channel)) out.push(s.at);
+    return out;
+  }
+
+  /** Money spent on `channel` across all customers in (from, to]. */
+  spend(channel: string, from: number, to: number): number {
+    const log = this.spendLog.get(channel);
+    if (!log || log.at.length === 0) return 0;
+    const upTo = (t: number) => {
+      let lo = 0;
+      let hi = log.at.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (log.at[mid] <= t) lo = mid + 1;
+        else hi = mid;
+      }
+      return lo === 0 ? 0 : log.cumulative[lo - 1];
     };
+    return upTo(to) - upTo(from);
   }
 
   private renderContext(customer: number, journey: number, at: number): RenderContext {
@@ -567,7 +573,7 @@ class Simulation {
       recentEvents: (type, n) => this.dataset.recentEvents(customer, type, n, at).map((e) => ({ ts: e.ts, props: e.props })),
       product: (id) => this.dataset.product(id) as unknown as Record<string, unknown> | undefined,
     };
-    if (run?.entryEvent) ctx.event = run.entryEvent.props;
+    if (run?.entryEvent && !this.entering) ctx.event = run.entryEvent.props;
     if (settings.links.unsubscribe) ctx.unsubscribeUrl = `${settings.links.unsubscribe}/${encodeURIComponent(ctx.customerId)}`;
     if (settings.links.preferences) ctx.preferencesUrl = `${settings.links.preferences}/${encodeURIComponent(ctx.customerId)}`;
     const ltv = this.inputs.value(customer, { kind: 'ltv', key: 'ltv' }, at);
@@ -594,7 +600,7 @@ class Simulation {
     return { cost: units * channel.cost.amount, units };
   }
 
-  private costOf(channel: ChannelDef, template: string, customer: number, journey: number): number {
+  costOf(channel: ChannelDef, template: string, customer: number, journey: number): number {
     return this.price(channel, template, customer, journey).cost;
   }
 
@@ -649,77 +655,13 @@ class Simulation {
     return out;
   }
 
-  private trace(customer: number, at: number, what: string, journey?: string, step?: string): void {
+  trace(customer: number, at: number, what: string, journey?: string, step?: string): void {
     const list = this.traces.get(customer);
     if (!list) return;
     const rec: TraceRecord = { at, what };
     if (journey) rec.journey = journey;
     if (step) rec.step = step;
     list.push(rec);
-  }
-}
-
-/**
- * Which customers a segment-entry journey must look at, tick by tick. Everyone at the first tick; after
- * that a customer is due at the first tick at or after the instant their condition could change.
- */
-class SegmentGate {
-  private readonly buckets = new Map<number, number[]>();
-  private readonly stamp: Int32Array;
-  private first = true;
-  /** Per customer: before this instant the condition cannot hold without an event of one of `types` (0: unknown). */
-  readonly earliest: Float64Array;
-  /** Event types the clock-free conjuncts read (RFM and CLV are held fixed over the window). */
-  readonly types = new Set<string>();
-
-  constructor(
-    readonly conjuncts: Conjunct[] | undefined,
-    private readonly customers: number,
-    private readonly start: number,
-    private readonly refresh: number,
-    monetaryEvent: string | undefined,
-  ) {
-    this.stamp = new Int32Array(customers).fill(-1);
-    this.earliest = new Float64Array(customers);
-    for (const c of conjuncts ?? []) {
-      for (const input of [...c.expr.inputs, ...(c.since?.anchor.inputs ?? [])]) {
-        if (input.kind === 'aggregate') this.types.add(input.event);
-        if (input.kind === 'ltv' && monetaryEvent) this.types.add(monetaryEvent);
-      }
-    }
-  }
-
-  private tickOf(t: number): number {
-    return Math.ceil((t - this.start) / this.refresh);
-  }
-
-  /** Due at the first tick at or after `t`, and never at the tick of `at` itself (already handled). */
-  schedule(customer: number, t: number, at: number): void {
-    if (t === Infinity) return;
-    const k = Math.max(this.tickOf(t), this.tickOf(at) + (t <= at ? 1 : 0), 0);
-    let bucket = this.buckets.get(k);
-    if (!bucket) this.buckets.set(k, (bucket = []));
-    bucket.push(customer);
-  }
-
-  /** Customers due at the tick at `at`, each once, in index order (deterministic). */
-  due(at: number): number[] {
-    const k = this.tickOf(at);
-    if (this.first) {
-      this.first = false;
-      this.buckets.delete(k);
-      return Array.from({ length: this.customers }, (_, i) => i);
-    }
-    const bucket = this.buckets.get(k);
-    this.buckets.delete(k);
-    if (!bucket) return [];
-    const out: number[] = [];
-    for (const c of bucket) {
-      if (this.stamp[c] === k) continue;
-      this.stamp[c] = k;
-      out.push(c);
-    }
-    return out.sort((a, b) => a - b);
   }
 }
 
@@ -756,5 +698,52 @@ class CustomerEnv implements EvalEnv {
   get segment(): (name: string) => boolean {
     const memo = (this.memo ??= new Map());
     return (name) => this.sim.member(name, this.customer, this.now, memo);
+  }
+}
+
+/**
+ * The journey core's view of the host for one advance: one object re-pointed at each run, since the core
+ * keeps nothing of it after advanceRunInPlace returns and no advance happens inside another.
+ */
+class HostContext implements StepContext {
+  journey!: JourneyDef;
+  policy?: PolicyDef;
+  customer!: CustomerContext;
+  readonly channels: Project['channels'];
+  readonly cascades: Project['cascades'];
+  readonly seed: string;
+  readonly ledger: LedgerView;
+  private journeyIndex = 0;
+  private customerIndex = 0;
+
+  constructor(
+    private readonly sim: Simulation,
+    project: Project,
+  ) {
+    this.channels = project.channels;
+    this.cascades = project.cascades;
+    this.seed = sim.seedText;
+    this.ledger = {
+      sendTimes: (channels, from, to) => sim.sendTimes(this.customerIndex, channels, from, to),
+      spend: (channel, from, to) => sim.spend(channel, from, to),
+    };
+  }
+
+  bind(journey: number, customer: number): this {
+    const j = this.sim.journeys[journey];
+    this.journeyIndex = journey;
+    this.customerIndex = customer;
+    this.journey = j;
+    this.policy = this.sim.policy.get(j.meta.name);
+    this.customer = this.sim.customerContext(customer);
+    return this;
+  }
+
+  costOf(channel: ChannelDef, template: string): number {
+    return this.sim.costOf(channel, template, this.customerIndex, this.journeyIndex);
+  }
+
+  test(expr: CompiledExpression, at: number, event?: Readonly<Record<string, unknown>>): boolean {
+    return this.sim.test(expr, this.customerIndex, at, event);
   }
 }
