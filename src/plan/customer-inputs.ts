@@ -27,7 +27,10 @@ export class CustomerInputs {
   private readonly ltvSpec: AggregateInput | undefined;
   /** Columns (NaN = null) of the aggregates at `snapshotAt`, by input key. */
   private snapshotColumns = new Map<string, Float64Array>();
-  private snapshotAt = NaN;
+  /** The instant of the snapshot (NaN: none). */
+  snapshotAt = NaN;
+  /** Changes with every change of the snapshot, so that callers may keep columns they looked up. */
+  snapshotVersion = 0;
   private readonly accessors = new Map<AggregateInput, Accessor>();
 
   constructor(
@@ -46,6 +49,7 @@ export class CustomerInputs {
     if (at !== this.snapshotAt) {
       this.snapshotColumns = new Map();
       this.snapshotAt = at;
+      this.snapshotVersion++;
     }
     const wanted: AggregateInput[] = [];
     const keys: string[] = [];
@@ -60,6 +64,17 @@ export class CustomerInputs {
     if (wanted.length === 0) return;
     const columns = computeAggregates(this.dataset, wanted, at);
     keys.forEach((key, k) => this.snapshotColumns.set(key, columns[k]));
+    this.snapshotVersion++;
+  }
+
+  /** The snapshot's column of each spec, or undefined where `value` must be asked. */
+  snapshotColumnsOf(specs: readonly InputSpec[]): (Float64Array | undefined)[] {
+    return specs.map((spec) => this.snapshotColumns.get(spec.key));
+  }
+
+  /** Whether NaN in the spec's snapshot column means null (no event) rather than "ask `value`". */
+  static nanIsNull(spec: InputSpec): boolean {
+    return spec.kind === 'aggregate' && (spec.fn === 'first' || spec.fn === 'last');
   }
 
   fill(customer: number, specs: readonly InputSpec[], now: number, out: InputValue[] = new Array<InputValue>(specs.length)): InputValue[] {
@@ -74,7 +89,7 @@ export class CustomerInputs {
         const v = column[customer];
         if (v === v) return v;
         // NaN is "no event" for first/last; elsewhere it may also stand for infinities, which are recomputed.
-        if (spec.kind === 'aggregate' && (spec.fn === 'first' || spec.fn === 'last')) return null;
+        if (CustomerInputs.nanIsNull(spec)) return null;
       }
     }
     switch (spec.kind) {

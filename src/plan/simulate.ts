@@ -115,6 +115,9 @@ class Simulation {
   /** Per channel: send times and running total cost, for budgets. */
   private readonly spendLog = new Map<string, { at: number[]; cumulative: number[] }>();
   private readonly traces = new Map<number, TraceRecord[]>();
+  /** Segment members at `audienceAt` (now), see audiences(). */
+  private audience = new Map<string, Uint8Array>();
+  private audienceAt = NaN;
   /** 1 for traced customers: trace texts are built only for them. */
   private readonly traced: Uint8Array;
   private readonly host: HostContext;
@@ -125,7 +128,8 @@ class Simulation {
   private entering = false;
   private readonly end: number;
   private readonly inputScratch: InputValue[] = [];
-  private readonly inputBuffers = new Map<CompiledExpression, InputValue[]>();
+  /** Per expression: its input buffer and, for the current snapshot, the columns it reads. */
+  private readonly inputBuffers = new Map<CompiledExpression, { out: InputValue[]; version: number; columns: (Float64Array | undefined)[]; nanIsNull: boolean[] }>();
   readonly policy: Map<string, PolicyDef | undefined> = new Map();
   readonly seedText: string;
   /** Per journey with segment entry: the segment split into conjuncts, and per customer the next tick worth checking. */
@@ -618,10 +622,36 @@ class Simulation {
 
   /** The inputs of `expr` in a buffer of its own (an evaluation never re-enters its own expression). */
   fillInputs(expr: CompiledExpression, customer: number, at: number): InputValue[] {
-    if (expr.inputs.length === 0) return this.inputScratch;
-    let out = this.inputBuffers.get(expr);
-    if (!out) this.inputBuffers.set(expr, (out = new Array<InputValue>(expr.inputs.length)));
-    return this.inputs.fill(customer, expr.inputs, at, out);
+    const specs = expr.inputs;
+    if (specs.length === 0) return this.inputScratch;
+    let b = this.inputBuffers.get(expr);
+    if (!b) {
+      b = { out: new Array<InputValue>(specs.length), version: -1, columns: [], nanIsNull: specs.map(CustomerInputs.nanIsNull) };
+      this.inputBuffers.set(expr, b);
+    }
+    const inputs = this.inputs;
+    const out = b.out;
+    if (at !== inputs.snapshotAt) return inputs.fill(customer, specs, at, out);
+    if (b.version !== inputs.snapshotVersion) {
+      b.columns = inputs.snapshotColumnsOf(specs);
+      b.version = inputs.snapshotVersion;
+    }
+    for (let k = 0; k < specs.length; k++) {
+      const column = b.columns[k];
+      if (column !== undefined) {
+        const v = column[customer];
+        if (v === v) {
+          out[k] = v;
+          continue;
+        }
+        if (b.nanIsNull[k]) {
+          out[k] = null;
+          continue;
+        }
+      }
+      out[k] = inputs.value(customer, specs[k], at);
+    }
+    return out;
   }
 
   /** Just the attributes `expr` reads: conditions over everyone must not keep a profile per customer. */
@@ -630,6 +660,10 @@ class Simulation {
   }
 
   member(segment: string, customer: number, at: number, memo: Map<string, boolean> | undefined): boolean {
+    if (at === this.audienceAt) {
+      const column = this.audience.get(segment);
+      if (column) return column[customer] === 1;
+    }
     const def = this.project.segments.get(segment);
     if (!def) return false;
     if (memo === undefined) {
@@ -644,13 +678,19 @@ class Simulation {
     return result;
   }
 
+  /**
+   * Every segment's members at `at`, segment by segment in dependency order, so that `segment(…)` reads
+   * the column of a segment already done; `member` at that instant reads them too (the first tick).
+   */
   private audiences(at: number): Map<string, Uint8Array> {
     const out = new Map<string, Uint8Array>();
-    for (const name of this.project.segmentOrder) out.set(name, new Uint8Array(this.dataset.customerCount));
-    const memo = new Map<string, boolean>();
-    for (let c = 0; c < this.dataset.customerCount; c++) {
-      memo.clear();
-      for (const name of this.project.segmentOrder) if (this.member(name, c, at, memo)) out.get(name)![c] = 1;
+    this.audience = out;
+    this.audienceAt = at;
+    for (const name of this.project.segmentOrder) {
+      const def = this.project.segments.get(name);
+      const column = new Uint8Array(this.dataset.customerCount);
+      if (def) for (let c = 0; c < column.length; c++) if (this.test(def.where, c, at)) column[c] = 1;
+      out.set(name, column);
     }
     return out;
   }
