@@ -63,6 +63,27 @@ interface PreparedData {
   xsWeight: Float64Array;
   xIndex: Int32Array;
   totalWeight: number;
+  /** Rows share few distinct T and t_x (whole days), so ln(α + T) and ln(α + t_x) are taken per distinct value. */
+  Ts: Float64Array;
+  TIndex: Int32Array;
+  txs: Float64Array;
+  txIndex: Int32Array;
+}
+
+function distinctValues(values: Float64Array): { distinct: Float64Array; index: Int32Array } {
+  const byValue = new Map<number, number>();
+  const distinct: number[] = [];
+  const index = new Int32Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    let k = byValue.get(values[i]);
+    if (k === undefined) {
+      k = distinct.length;
+      byValue.set(values[i], k);
+      distinct.push(values[i]);
+    }
+    index[i] = k;
+  }
+  return { distinct: Float64Array.from(distinct), index };
 }
 
 function prepare(data: BgNbdData): PreparedData {
@@ -83,7 +104,9 @@ function prepare(data: BgNbdData): PreparedData {
     xsWeight[k] += data.w[i];
     totalWeight += data.w[i];
   }
-  return { data, xs: Float64Array.from(xs), xsWeight: Float64Array.from(xsWeight), xIndex, totalWeight };
+  const T = distinctValues(data.T);
+  const tx = distinctValues(data.tx);
+  return { data, xs: Float64Array.from(xs), xsWeight: Float64Array.from(xsWeight), xIndex, totalWeight, Ts: T.distinct, TIndex: T.index, txs: tx.distinct, txIndex: tx.index };
 }
 
 /**
@@ -132,6 +155,9 @@ function logLikelihoodAndGradient(prep: PreparedData, p: BgNbdParams, grad: Floa
   // Per row: the log-sum-exp of the "still alive" and "dropped out after the last purchase" terms. The hot
   // loop of every fit: two logs, one exp and one log1p per row, locals only.
   const xIndex = prep.xIndex;
+  const lnATs = prep.Ts.map((v) => Math.log(alpha + v));
+  const lnAtxs = prep.txs.map((v) => Math.log(alpha + v));
+  const { TIndex, txIndex } = prep;
   let gaRow = 0;
   const n = x.length;
   for (let i = 0; i < n; i++) {
@@ -139,7 +165,7 @@ function logLikelihoodAndGradient(prep: PreparedData, p: BgNbdParams, grad: Floa
     const wi = w[i];
     const rx = r + xv;
     const aT = alpha + T[i];
-    const lnAT = Math.log(aT);
+    const lnAT = lnATs[TIndex[i]];
     const a3 = -rx * lnAT;
     if (xv === 0) {
       ll += wi * a3;
@@ -150,7 +176,7 @@ function logLikelihoodAndGradient(prep: PreparedData, p: BgNbdParams, grad: Floa
       continue;
     }
     const aTx = alpha + tx[i];
-    const lnAtx = Math.log(aTx);
+    const lnAtx = lnAtxs[txIndex[i]];
     const a4 = lnA - lnBx1[xIndex[i]] - rx * lnAtx;
     const d = a4 - a3;
     const e = Math.exp(d > 0 ? -d : d);

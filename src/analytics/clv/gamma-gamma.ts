@@ -59,7 +59,7 @@ interface Prepared {
    * divisions are taken per pair; the rows then add the pair's terms in row order, giving the same sums
    * to the last bit as computing them row by row.
    */
-  pairs?: { index: Int32Array; x: Float64Array; mx: Float64Array };
+  pairs?: { index: Int32Array; x: Float64Array; mx: Float64Array; terms: Float64Array };
 }
 
 function prepare(data: GammaGammaData): Prepared {
@@ -101,36 +101,30 @@ function prepare(data: GammaGammaData): Prepared {
       }
       index[i] = k;
     }
-    prep.pairs = { index, x: Float64Array.from(px), mx: Float64Array.from(pm) };
+    prep.pairs = { index, x: Float64Array.from(px), mx: Float64Array.from(pm), terms: new Float64Array(4 * px.length) };
   }
   return prep;
 }
 
 /**
- * Per distinct pair, what a row with unit weight subtracts: w·(px + q)·lnDen, w·x·lnDen, w·lnDen and
- * w·(px + q)/den with w = 1, which are exactly these.
+ * Per distinct pair k, what a row with unit weight subtracts, at terms[4k..4k+3] (one cache line per row):
+ * w·(px + q)·lnDen, w·x·lnDen, w·lnDen and w·(px + q)/den with w = 1, which are exactly these.
  */
-function pairTerms(prep: Prepared, g: GammaGammaParams, grad: boolean): Float64Array[] {
+function pairTerms(prep: Prepared, g: GammaGammaParams): Float64Array {
   const { p, q, gamma } = g;
-  const { x, mx } = prep.pairs!;
-  const n = x.length;
-  const tLL = new Float64Array(n);
-  const tGP = grad ? new Float64Array(n) : tLL;
-  const tGQ = grad ? new Float64Array(n) : tLL;
-  const tGG = grad ? new Float64Array(n) : tLL;
-  for (let k = 0; k < n; k++) {
+  const { x, mx, terms } = prep.pairs!;
+  for (let k = 0; k < x.length; k++) {
     const xv = x[k];
     const den = gamma + mx[k] * xv;
     const lnDen = Math.log(den);
     const px = p * xv;
-    tLL[k] = (px + q) * lnDen;
-    if (grad) {
-      tGP[k] = xv * lnDen;
-      tGQ[k] = lnDen;
-      tGG[k] = (px + q) / den;
-    }
+    const b = k << 2;
+    terms[b] = (px + q) * lnDen;
+    terms[b + 1] = xv * lnDen;
+    terms[b + 2] = lnDen;
+    terms[b + 3] = (px + q) / den;
   }
-  return [tLL, tGP, tGQ, tGG];
+  return terms;
 }
 
 /** Σ w·LL and, when grad is given, its gradient with respect to (ln p, ln q, ln γ). */
@@ -158,22 +152,22 @@ function logLikelihoodAndGradient(prep: Prepared, g: GammaGammaParams, grad: Flo
   }
   if (prep.pairs) {
     // The same subtractions in the same row order as below, with the per-row terms looked up.
-    const [tLL, tGP, tGQ, tGG] = pairTerms(prep, g, grad !== null);
+    const t = pairTerms(prep, g);
     const index = prep.pairs.index;
     const rows = index.length;
     if (grad) {
       for (let i = 0; i < rows; i++) {
-        const k = index[i];
-        ll -= tLL[k];
-        gp -= tGP[k];
-        gq -= tGQ[k];
-        gg -= tGG[k];
+        const b = index[i] << 2;
+        ll -= t[b];
+        gp -= t[b + 1];
+        gq -= t[b + 2];
+        gg -= t[b + 3];
       }
       grad[0] = gp * p;
       grad[1] = gq * q;
       grad[2] = gg * gamma;
     } else {
-      for (let i = 0; i < rows; i++) ll -= tLL[index[i]];
+      for (let i = 0; i < rows; i++) ll -= t[index[i] << 2];
     }
     return ll;
   }
