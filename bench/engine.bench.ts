@@ -1,6 +1,10 @@
-// Ingest throughput: events per second through POST /v1/events (batches of 500, validated against the demo
-// data model, real HTTP on 127.0.0.1) against a plain batched INSERT of the same rows in the same run, on
-// PGlite and on PostgreSQL. Goal: HTTP ingest within 3× of the plain INSERT (ratio ≤ 3).
+// The engine's figures, on PGlite and on PostgreSQL (DESIGN §6, the engine issue's goals):
+//  1. Ingest: events per second through POST /v1/events (batches of 500, validated against the demo data
+//     model, real HTTP on 127.0.0.1) against a plain batched INSERT of the same rows in the same run.
+//  2. Ingest with journey entry: the same, while the worker drains the event queue into runs and outbox rows
+//     (demo campaigns); the time covers ingest and the drain. Goal: within 3× of the plain INSERT.
+//  3. Sends per second to a local SMTP sink through the engine's send path (engine-work.ts).
+//  4. Timer lateness p50/p99 under steady load on the real clock. Goal: p99 ≤ 2 s.
 // PostgreSQL: $HERALD_BENCH_DATABASE_URL, $HERALD_TEST_DATABASE_URL or the local test database, in a schema
 // of its own that is dropped afterwards; skipped (with a note) when unreachable.
 import { randomBytes } from 'node:crypto';
@@ -9,9 +13,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadProject } from '../src/config/build-project.js';
 import { buildServer, insertEvents, openStore, validateEvents, type OpenedStore } from '../src/engine/index.js';
+import { benchIngestWithEntry, benchProject, benchSends, benchTimerLateness, type EntryEvent } from './engine-work.js';
 
 const BATCH = 500;
 const BATCHES = Number(process.env.HERALD_BENCH_BATCHES ?? 40);
+const ENTRY_EVENTS = Number(process.env.HERALD_BENCH_ENTRY_EVENTS ?? 2000);
+const SENDS = Number(process.env.HERALD_BENCH_SENDS ?? 1000);
+const TIMER_SECONDS = Number(process.env.HERALD_BENCH_TIMER_SECONDS ?? 15);
+const TIMER_RATE = Number(process.env.HERALD_BENCH_TIMER_RATE ?? 50);
+const WORKER_INTERVAL_MS = 1000;
 const TOKEN = 'bench';
 
 interface Row {
@@ -32,6 +42,20 @@ function makeEvents(n: number, salt: string): Row[] {
         ? { id: `${salt}-${i}`, customer_id: customer, type: 'purchase', ts, props: { order_id: `o${i}`, amount: (i % 97) + 0.5, product_ids: [`p${i % 50}`, `p${i % 7}`] } }
         : { id: `${salt}-${i}`, customer_id: customer, type: 'product_view', ts, props: { product_id: `p${i % 50}`, price: (i % 40) + 0.99 } },
     );
+  }
+  return out;
+}
+
+/** One signup per customer first (each enters the welcome journey), then their views and purchases. */
+function makeEntryEvents(n: number, customers: number): EntryEvent[] {
+  const out: EntryEvent[] = [];
+  for (let i = 0; i < n; i++) {
+    const c = i % customers;
+    const ts = new Date(Date.UTC(2024, 0, 1) + i * 1000).toISOString();
+    const product = `P${String((i % 50) + 1).padStart(4, '0')}`;
+    if (i < customers) out.push({ id: `x-${i}`, customer_id: `c${c}`, type: 'signup', ts, props: {} });
+    else if (i % 3 === 0) out.push({ id: `x-${i}`, customer_id: `c${c}`, type: 'purchase', ts, props: { order_id: `o${i}`, amount: (i % 97) + 0.5, product_ids: [product] } });
+    else out.push({ id: `x-${i}`, customer_id: `c${c}`, type: 'product_view', ts, props: { product_id: product, price: (i % 40) + 0.99 } });
   }
   return out;
 }
@@ -112,12 +136,46 @@ async function benchBackend(label: string, store: OpenedStore): Promise<void> {
   console.log(`  POST /v1/events, 4 in flight        ${fmt(rate(http4Sec))}/s  ratio ${(plain / rate(http4Sec)).toFixed(2)}×`);
 }
 
+const met = (ok: boolean) => (ok ? 'met' : 'NOT met');
+
+async function benchWorker(store: OpenedStore): Promise<void> {
+  const fmt = (x: number) => Math.round(x).toLocaleString('en-US').padStart(9);
+  const demo = loadProject(['campaigns']).project!;
+  const customers = Math.ceil(ENTRY_EVENTS / 4);
+  console.log(`  with journey entry: ${ENTRY_EVENTS.toLocaleString('en-US')} events of ${customers.toLocaleString('en-US')} customers (a signup each, then views and purchases; demo campaigns), one POST at a time while workers drain the queue`);
+  // PGlite has one connection: a second worker loop would only queue behind the first.
+  for (const drainers of store.backend === 'postgres' ? [1, 4] : [1]) {
+    const entry = await benchIngestWithEntry(store, demo, makeEntryEvents(ENTRY_EVENTS, customers), BATCH, drainers);
+    const plainRate = ENTRY_EVENTS / entry.plainSec;
+    const entryRate = ENTRY_EVENTS / entry.entrySec;
+    const ratio = plainRate / entryRate;
+    console.log(`    plain INSERT … VALUES (knex)              ${fmt(plainRate)}/s  (baseline)`);
+    console.log(
+      `    POST + entry, ${drainers} worker${drainers > 1 ? 's' : ' '}, until queue empty  ${fmt(entryRate)}/s  ratio ${ratio.toFixed(1)}× (goal ≤ 3×: ${met(ratio <= 3)}); ${entry.runs.toLocaleString('en-US')} runs, ${entry.outbox.toLocaleString('en-US')} messages queued`,
+    );
+  }
+
+  const project = benchProject();
+  for (const senders of [1, 4]) {
+    const s = await benchSends(store, project, SENDS, senders);
+    if (s.sent !== SENDS || s.received !== SENDS) throw new Error(`sent ${s.sent}, the sink received ${s.received}, expected ${SENDS}`);
+    console.log(`  sends to a local SMTP sink, ${senders} sender${senders > 1 ? 's' : ' '}     ${fmt(SENDS / s.sec)}/s  (${SENDS.toLocaleString('en-US')} emails through sendOutbox + nodemailer, a connection each)`);
+  }
+
+  const t = await benchTimerLateness(store, project, { seconds: TIMER_SECONDS, perSecond: TIMER_RATE, intervalMs: WORKER_INTERVAL_MS });
+  const s = (x: number) => `${x.toFixed(2)} s`;
+  console.log(
+    `  timer lateness, ${t.runs.toLocaleString('en-US')} runs (${TIMER_RATE}/s entering for ${TIMER_SECONDS} s, 5 s waits, worker every ${WORKER_INTERVAL_MS} ms, real clock): p50 ${s(t.p50)}  p99 ${s(t.p99)}  max ${s(t.max)} (goal p99 ≤ 2 s: ${met(t.p99 <= 2)})`,
+  );
+}
+
 export async function run(): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'herald-bench-'));
   try {
     const lite = await openStore({ dataDir: path.join(dir, 'db') });
     try {
       await benchBackend('PGlite (on-disk data directory)', lite);
+      await benchWorker(lite);
     } finally {
       await lite.close();
     }
@@ -137,6 +195,7 @@ export async function run(): Promise<void> {
   try {
     const version = (await pg.db.raw('SHOW server_version')).rows[0].server_version as string;
     await benchBackend(`PostgreSQL ${version}`, pg);
+    await benchWorker(pg);
   } finally {
     await pg.db.raw(`DROP SCHEMA "${schema}" CASCADE`);
     await pg.close();

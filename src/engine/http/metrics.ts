@@ -48,6 +48,17 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Engin
       });
     return reading;
   };
+  const queueGauge = <L extends string>(name: string, help: string, labelNames: L[], fill: (gauge: Gauge<L>, q: QueueDepths) => void): Gauge<L> =>
+    new Gauge<L>({
+      name,
+      help,
+      labelNames,
+      registers,
+      async collect() {
+        const q = await sample();
+        if (q) fill(this, q);
+      },
+    });
   return {
     registry,
     httpRequests: new Counter({ name: 'herald_http_requests_total', help: 'HTTP requests answered', labelNames: ['method', 'route', 'status'], registers }),
@@ -62,43 +73,13 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Engin
     eventsDuplicate: new Counter({ name: 'herald_events_duplicate_total', help: 'Events accepted but not inserted: their id was already stored', registers }),
     ingestRejected: new Counter({ name: 'herald_ingest_rejected_total', help: 'Ingest requests refused, by error code', labelNames: ['code'], registers }),
     customersUpserted: new Counter({ name: 'herald_customers_upserted_total', help: 'Customers created or updated', labelNames: ['result'], registers }),
-    runsDue: new Gauge({
-      name: 'herald_runs_due',
-      help: 'Active runs whose timer is due and not claimed',
-      registers,
-      async collect() {
-        const q = await sample();
-        if (q) this.set(q.dueRuns);
-      },
+    runsDue: queueGauge('herald_runs_due', 'Active runs whose timer is due and not claimed', [], (g, q) => g.set(q.dueRuns)),
+    runsActive: queueGauge('herald_runs_active', 'Runs in status active', [], (g, q) => g.set(q.activeRuns)),
+    outboxBacklog: queueGauge('herald_outbox_backlog', 'Outbox messages per status (sent excluded)', ['status'], (g, q) => {
+      for (const [status, n] of Object.entries(q.outbox)) g.set({ status }, n);
     }),
-    runsActive: new Gauge({
-      name: 'herald_runs_active',
-      help: 'Runs in status active',
-      registers,
-      async collect() {
-        const q = await sample();
-        if (q) this.set(q.activeRuns);
-      },
-    }),
-    outboxBacklog: new Gauge({
-      name: 'herald_outbox_backlog',
-      help: 'Outbox messages per status (sent excluded)',
-      labelNames: ['status'],
-      registers,
-      async collect() {
-        const q = await sample();
-        if (q) for (const [status, n] of Object.entries(q.outbox)) this.set({ status }, n);
-      },
-    }),
-    claimLagSeconds: new Gauge({
-      name: 'herald_claim_lag_seconds',
-      help: 'Seconds the oldest due, unclaimed item of each queue (events, timers, outbox) has waited',
-      labelNames: ['queue'],
-      registers,
-      async collect() {
-        const q = await sample();
-        if (q) for (const [queue, s] of Object.entries(q.lagSeconds)) this.set({ queue }, s);
-      },
+    claimLagSeconds: queueGauge('herald_claim_lag_seconds', 'Seconds the oldest due, unclaimed item of each queue (events, timers, outbox) has waited', ['queue'], (g, q) => {
+      for (const [queue, sec] of Object.entries(q.lagSeconds)) g.set({ queue }, sec);
     }),
     configActive: new Gauge({ name: 'herald_config_active', help: '1 for the active configuration version', labelNames: ['version'], registers }),
     observeQueues(fn) {
