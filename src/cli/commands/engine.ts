@@ -15,6 +15,8 @@ export interface EngineStartFlags extends StoreFlags {
   host: string;
   apply?: string;
   tick: string;
+  timerLease: string;
+  sendLease: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
@@ -69,6 +71,8 @@ export const registerEngine: RegisterCommand = (program, ctx) => {
       .option('--host <host>', 'interface to listen on', '127.0.0.1')
       .option('--apply <path>', 'apply this configuration directory before starting')
       .option('--tick <ms>', 'how often the worker looks for due timers, sweeps and queued sends', '1000')
+      .option('--timer-lease <ms>', 'how long a claimed timer is reserved for this engine', '60000')
+      .option('--send-lease <ms>', 'how long a send may take before the message counts as ambiguous (or, on an idempotent channel, is retried)', '300000')
       .addOption(new Option('--log-level <level>', 'pino log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
   ).action(async (flags: EngineStartFlags) => {
     await runEngine(flags, ctx, shutdownSignal());
@@ -88,6 +92,11 @@ export async function runEngine(flags: EngineStartFlags, ctx: CommandContext, st
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UserError('HER7008', `--port ${flags.port} is not a TCP port`, ExitCode.usage);
   const tickMs = Number(flags.tick);
   if (!Number.isInteger(tickMs) || tickMs < 10) throw new UserError('HER7008', `--tick ${flags.tick} is not a whole number of milliseconds ≥ 10`, ExitCode.usage);
+  const timerLeaseMs = Number(flags.timerLease);
+  const sendLeaseMs = Number(flags.sendLease);
+  for (const [flag, raw, v] of [['--timer-lease', flags.timerLease, timerLeaseMs], ['--send-lease', flags.sendLease, sendLeaseMs]] as const) {
+    if (!Number.isInteger(v) || v < 100) throw new UserError('HER7008', `${flag} ${raw} is not a whole number of milliseconds ≥ 100`, ExitCode.usage);
+  }
   const project = flags.apply ? loadOrReport([flags.apply], ctx) : undefined;
   if (flags.apply && !project) return;
   const store = await openCliStore(flags, ctx, { mustExist: false });
@@ -99,7 +108,7 @@ export async function runEngine(flags: EngineStartFlags, ctx: CommandContext, st
       });
       ctx.io.err(result.kind === 'unchanged' ? `configuration ${short(result.version)} already active\n` : `activated configuration ${short(result.version)}\n`);
     }
-    const running = await startEngine({ store, token, port, host: flags.host, logLevel: flags.logLevel, defaultMetrics: true, worker: { providers: channelProviders(ctx.io.env), intervalMs: tickMs, workerId: `${hostname()}-${process.pid}`, unsubscribeSecret: ctx.io.env.HERALD_UNSUBSCRIBE_SECRET || undefined }, ...secretsFromEnv(ctx.io.env) }).catch((error: unknown) => {
+    const running = await startEngine({ store, token, port, host: flags.host, logLevel: flags.logLevel, defaultMetrics: true, worker: { providers: channelProviders(ctx.io.env), intervalMs: tickMs, timerLeaseMs, sendLeaseMs, workerId: `${hostname()}-${process.pid}`, unsubscribeSecret: ctx.io.env.HERALD_UNSUBSCRIBE_SECRET || undefined }, ...secretsFromEnv(ctx.io.env) }).catch((error: unknown) => {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
         throw new UserError(ENGINE_CODE.cannotListen, `cannot listen on ${flags.host}:${port}: ${code}`, ExitCode.unavailable, 'choose another --port or --host');

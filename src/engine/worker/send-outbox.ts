@@ -35,6 +35,8 @@ export interface SendOutboxOptions {
    * `<links.unsubscribe>/<token>` for this customer, channel and message (the engine serves POST/GET /u/:token).
    */
   unsubscribeSecret?: string;
+  /** Messages of a claimed batch in flight at once (default 8): provider round trips overlap. */
+  concurrency?: number;
 }
 
 export interface SendOutboxResult {
@@ -64,13 +66,34 @@ export async function sendOutbox(options: SendOutboxOptions): Promise<SendOutbox
   const db = options.store.db;
   // Failures feed their runs and expired leases ask the channel whether it is idempotent, inside the claim.
   await preloadVersions(options.projects, db, `SELECT DISTINCT config_version FROM outbox WHERE status IN ('queued', 'sending')`);
-  const claimed = await db.transaction(async (trx) => {
-    result.recovered = await recoverExpired(trx, options, now);
+  // Claimed a few at a time, as many as are sent at once: a crash can only leave in doubt the messages that
+  // were actually on their way, not a whole batch that was claimed and still waiting its turn.
+  const batch = options.batchSize ?? 50;
+  const lanes = Math.max(1, options.concurrency ?? 8);
+  result.recovered = await db.transaction((trx) => recoverExpired(trx, options, now));
+  while (result.claimed < batch) {
+    const claimed = await claim(options, now, Math.min(lanes, batch - result.claimed));
+    if (claimed.length === 0) break;
+    result.claimed += claimed.length;
+    // Each message is attempted and recorded on its own (its own transaction), so they overlap.
+    await Promise.all(
+      claimed.map(async (row) => {
+        const outcome = await attempt(options, row);
+        await record(options, row, outcome, result);
+      }),
+    );
+    if (claimed.length < Math.min(lanes, batch)) break;
+  }
+  return result;
+}
+
+async function claim(options: SendOutboxOptions, now: number, limit: number): Promise<OutboxRow[]> {
+  return options.store.db.transaction(async (trx) => {
     const rows = (
       await trx.raw(
         `SELECT customer_id, id, run_id, channel, template, class, config_version, attempts FROM outbox
           WHERE status = 'queued' AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ? FOR UPDATE SKIP LOCKED`,
-        [new Date(now), options.batchSize ?? 50],
+        [new Date(now), limit],
       )
     ).rows as OutboxRow[];
     for (const r of rows) {
@@ -87,12 +110,6 @@ export async function sendOutbox(options: SendOutboxOptions): Promise<SendOutbox
     }
     return rows;
   });
-  result.claimed = claimed.length;
-  for (const row of claimed) {
-    const outcome = await attempt(options, row);
-    await record(options, row, outcome, result);
-  }
-  return result;
 }
 
 async function recoverExpired(trx: Knex.Transaction, options: SendOutboxOptions, now: number): Promise<number> {
