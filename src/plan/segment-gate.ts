@@ -5,10 +5,11 @@
 // event; so the whole condition cannot hold before the latest such instant among its false conjuncts.
 // Conjuncts that read `now` (days_since, hours_since, now) or other segments are checked every tick.
 import type { Project } from '../config/model.js';
+import { computeAggregates } from '../dataset/aggregate-pass.js';
 import type { Dataset } from '../dataset/dataset.js';
 import { upperBound } from '../dataset/dataset.js';
 import type { CompiledExpression } from '../expr/api.js';
-import { compileExpression } from '../expr/index.js';
+import { compileExpression, parseExpression } from '../expr/index.js';
 import type { AggregateInput } from '../model/inputs.js';
 import { topLevelConjuncts } from './explain.js';
 
@@ -22,6 +23,12 @@ export interface Conjunct {
    * conjunct reads the clock, but only in a way whose crossing can be computed.
    */
   since?: { anchor: CompiledExpression; unitMs: number; threshold: number; strict: boolean };
+  /**
+   * For `count(…) >= K` (or `> K`): the count and the least value that makes the conjunct true. A count
+   * only sees rows up to its instant, so a customer whose rows up to the window's end fall short never
+   * satisfies it inside the window.
+   */
+  atLeast?: { spec: AggregateInput; min: number };
 }
 
 const SINCE = /^(days_since|hours_since)\((.+)\)\s*(>=|>)\s*([0-9]+(?:\.[0-9]+)?)$/;
@@ -47,9 +54,45 @@ export function segmentConjuncts(project: Project, segment: string): Conjunct[] 
         conjunct.timeDependent = false;
       }
     }
+    const atLeast = countLowerBound(text, compiled);
+    if (atLeast) conjunct.atLeast = atLeast;
     out.push(conjunct);
   }
   return out;
+}
+
+function countLowerBound(text: string, compiled: CompiledExpression): Conjunct['atLeast'] {
+  const spec = compiled.inputs[0];
+  if (compiled.inputs.length !== 1 || spec.kind !== 'aggregate' || spec.fn !== 'count') return undefined;
+  if (compiled.usesNow || compiled.segments.length > 0 || compiled.attributes.length > 0) return undefined;
+  const ast = parseExpression(text).ast;
+  if (ast?.kind !== 'binary' || (ast.op !== '>=' && ast.op !== '>')) return undefined;
+  const { left, right } = ast;
+  if (left.kind !== 'call' || left.callee.length !== 1 || left.callee[0].name !== 'count' || right.kind !== 'number') return undefined;
+  const min = ast.op === '>=' ? Math.ceil(right.value) : Math.floor(right.value) + 1;
+  return min > 0 ? { spec, min } : undefined;
+}
+
+/**
+ * Customers who cannot satisfy the condition at any instant in [from, to]: one of its `count(…) >= K`
+ * conjuncts has fewer than K rows in the widest window it can see, (from - within, to]. Undefined when
+ * no conjunct gives such a bound.
+ */
+export function neverMembers(dataset: Dataset, conjuncts: Conjunct[] | undefined, from: number, to: number): Uint8Array | undefined {
+  const bounds = (conjuncts ?? []).flatMap((c) => (c.atLeast ? [c.atLeast] : []));
+  if (bounds.length === 0) return undefined;
+  const widest = bounds.map(({ spec }): AggregateInput => {
+    const wide: AggregateInput = { ...spec, key: `${spec.key}|through` };
+    if (spec.withinMs !== undefined) wide.withinMs = spec.withinMs + (to - from);
+    return wide;
+  });
+  const columns = computeAggregates(dataset, widest, to);
+  const never = new Uint8Array(dataset.customerCount);
+  bounds.forEach(({ min }, k) => {
+    const counts = columns[k];
+    for (let c = 0; c < never.length; c++) if (counts[c] < min) never[c] = 1;
+  });
+  return never;
 }
 
 /** The next instant after `at` when one of the conjunct's windowed aggregates loses an event. */
@@ -89,6 +132,8 @@ export class SegmentGate {
     private readonly start: number,
     private readonly refresh: number,
     monetaryEvent: string | undefined,
+    /** 1 for customers who are never members inside the window (see neverMembers): never looked at. */
+    readonly never: Uint8Array | undefined,
   ) {
     this.customers = dataset.customerCount;
     this.stamp = new Int32Array(this.customers).fill(-1);
@@ -108,7 +153,7 @@ export class SegmentGate {
 
   /** Due at the first tick at or after `t`, and never at the tick of `at` itself (already handled). */
   schedule(customer: number, t: number, at: number): void {
-    if (t === Infinity) return;
+    if (t === Infinity || this.never?.[customer] === 1) return;
     const k = Math.max(this.tickOf(t), this.tickOf(at) + (t <= at ? 1 : 0), 0);
     let bucket = this.buckets.get(k);
     if (!bucket) this.buckets.set(k, (bucket = []));
@@ -121,9 +166,15 @@ export class SegmentGate {
     if (this.first) {
       this.first = false;
       this.buckets.delete(k);
-      const everyone = new Int32Array(this.customers);
-      for (let i = 0; i < everyone.length; i++) everyone[i] = i;
-      return everyone;
+      const never = this.never;
+      if (!never) {
+        const everyone = new Int32Array(this.customers);
+        for (let i = 0; i < everyone.length; i++) everyone[i] = i;
+        return everyone;
+      }
+      const out: number[] = [];
+      for (let i = 0; i < this.customers; i++) if (never[i] === 0) out.push(i);
+      return out;
     }
     const bucket = this.buckets.get(k);
     this.buckets.delete(k);

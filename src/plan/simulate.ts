@@ -17,7 +17,7 @@ import { countSmsSegments, renderMessage, type RenderContext } from '../template
 import { CustomerInputs, type DerivedProvider } from './customer-inputs.js';
 import { MinHeap } from './min-heap.js';
 import { PerCustomer } from './per-customer.js';
-import { nextAgeOut, segmentConjuncts, SegmentGate, type Conjunct } from './segment-gate.js';
+import { neverMembers, nextAgeOut, segmentConjuncts, SegmentGate, type Conjunct } from './segment-gate.js';
 
 export interface SimulationOptions {
   now: number;
@@ -134,6 +134,8 @@ class Simulation {
   readonly seedText: string;
   /** Per journey with segment entry: the segment split into conjuncts, and per customer the next tick worth checking. */
   private readonly gates: (SegmentGate | undefined)[];
+  /** Per journey with scheduled segment entry: customers who are never members inside the window. */
+  private readonly scheduledNever: (Uint8Array | undefined)[];
 
   constructor(
     private readonly project: Project,
@@ -186,8 +188,14 @@ class Simulation {
       }
     }
     this.profileNames = [...names].filter((n) => project.model.attributes.has(n));
-    this.gates = this.journeys.map((j) =>
-      j.entry.kind === 'segment' ? new SegmentGate(segmentConjuncts(project, j.entry.segment), dataset, options.now, project.settings.segmentRefreshMs, project.model.rfm?.monetary.event) : undefined,
+    this.gates = this.journeys.map((j) => {
+      if (j.entry.kind !== 'segment') return undefined;
+      const conjuncts = segmentConjuncts(project, j.entry.segment);
+      const never = options.exhaustiveTicks ? undefined : neverMembers(dataset, conjuncts, options.now, this.end);
+      return new SegmentGate(conjuncts, dataset, options.now, project.settings.segmentRefreshMs, project.model.rfm?.monetary.event, never);
+    });
+    this.scheduledNever = this.journeys.map((j) =>
+      j.entry.kind === 'schedule' && j.entry.segment && !options.exhaustiveTicks ? neverMembers(dataset, segmentConjuncts(project, j.entry.segment), options.now, this.end) : undefined,
     );
   }
 
@@ -264,7 +272,7 @@ class Simulation {
         const j = this.journeys[item.journey];
         if (j.entry.kind !== 'schedule') return;
         const segment = j.entry.segment;
-        if (segment) this.enterSegmentMembers(item.journey, segment, item.at);
+        if (segment) this.enterSegmentMembers(item.journey, segment, item.at, this.scheduledNever[item.journey]);
         else for (let c = 0; c < this.dataset.customerCount; c++) if (this.canEnter(item.journey, c, item.at)) this.enter(item.journey, c, item.at);
         return;
       }
@@ -312,6 +320,7 @@ class Simulation {
         this.enter(index, customer, at, { type: table.name, props: (props ??= this.dataset.eventProps(table, row)) });
       } else if (entry.kind === 'segment') {
         const gate = this.gates[index]!;
+        if (gate.never?.[customer] === 1) continue;
         // An event of a type the condition reads may change membership: evaluate now and at the next tick.
         // Any other event cannot make it true before the instant the last tick computed (see SegmentGate).
         const reads = gate.readsType[typeId] === 1;
@@ -348,6 +357,8 @@ class Simulation {
         if (conjunct.timeDependent) continue;
         onlyTimeDependent = false;
         latest = Math.max(latest, conjunct.since ? this.sinceTurnsTrue(conjunct, c, at) : nextAgeOut(this.dataset, c, conjunct, at));
+        // Nothing the other conjuncts say can bring that forward.
+        if (latest === Infinity) break;
       }
       gate.earliest[c] = holds || onlyTimeDependent ? 0 : latest;
       if (holds) {
@@ -360,11 +371,11 @@ class Simulation {
     }
   }
 
-  private enterSegmentMembers(journey: number, segment: string, at: number): void {
+  private enterSegmentMembers(journey: number, segment: string, at: number, never?: Uint8Array): void {
     this.inputs.snapshot(this.segmentInputs([segment]), at);
     const memo = new Map<string, boolean>();
     for (let c = 0; c < this.dataset.customerCount; c++) {
-      if (!this.canEnter(journey, c, at)) continue;
+      if (never?.[c] === 1 || !this.canEnter(journey, c, at)) continue;
       memo.clear();
       if (this.member(segment, c, at, memo)) this.enter(journey, c, at);
     }

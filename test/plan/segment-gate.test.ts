@@ -1,0 +1,70 @@
+// The plan never looks at a customer whose rows cannot reach a `count(…) >= K` inside the window: the
+// bound must be read only off conjuncts of exactly that shape, and must never exclude a member.
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadProject } from '../../src/config/build-project.js';
+import type { Project, SegmentDef } from '../../src/config/model.js';
+import type { Dataset } from '../../src/dataset/dataset.js';
+import { loadDataset } from '../../src/dataset/load-dataset.js';
+import { derivedProvider } from '../../src/plan/derived-inputs.js';
+import { checkSegments } from '../../src/plan/explain.js';
+import { neverMembers, segmentConjuncts } from '../../src/plan/segment-gate.js';
+import { REPO_ROOT } from '../support/run-cli.js';
+import { DAY, HOUR, NOW, purchases, smallShop, writeDataset, type Person } from '../support/plan-dataset.js';
+
+let project: Project;
+let dataset: Dataset;
+
+function withSegment(name: string, where: string): string {
+  const def = project.segments.get('frequent-buyers')!;
+  project.segments.set(name, { ...def, where: { ...def.where, source: where } } as SegmentDef);
+  return name;
+}
+
+beforeAll(() => {
+  project = loadProject([path.join(REPO_ROOT, 'campaigns')], { cwd: REPO_ROOT }).project!;
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'herald-gate-'));
+  const people: Person[] = [
+    ...smallShop(),
+    // Four purchases before the window and one inside it: five in 30 days only from day 8 on.
+    { id: 'late', events: purchases('late', [-20, -18, -15, -10, 8].map((d) => NOW + d * DAY)) },
+  ];
+  writeDataset(dir, people);
+  dataset = loadDataset(dir, project.model).dataset!;
+});
+
+describe('count lower bounds', () => {
+  it('are read off `count(…) >= K` and `count(…) > K` only', () => {
+    const bounds = (segment: string) => segmentConjuncts(project, segment)!.map((c) => c.atLeast?.min);
+    expect(bounds('frequent-buyers')).toEqual([5]);
+    expect(bounds('viewed-not-bought')).toEqual([1, undefined]);
+    expect(bounds('lapsed-loyal')).toEqual([5, undefined]);
+    expect(bounds(withSegment('g1', 'count(purchase) > 2.5 and count(purchase) >= 0'))).toEqual([3, undefined]);
+    expect(bounds(withSegment('g2', 'count(purchase) >= 3 or sms_opt_in'))).toEqual([undefined]);
+    expect(bounds(withSegment('g3', 'count(purchase) >= 1 or count(purchase, within: 7d) >= 1'))).toEqual([undefined]);
+    expect(bounds(withSegment('g4', 'count(purchase) - 5 >= 1'))).toEqual([undefined]);
+    expect(bounds(withSegment('g5', 'count(purchase) <= 3'))).toEqual([undefined]);
+    expect(bounds(withSegment('g6', 'sum(purchase.amount) >= 3'))).toEqual([undefined]);
+    for (const name of ['g1', 'g2', 'g3', 'g4', 'g5', 'g6']) project.segments.delete(name);
+  });
+
+  it('exclude no customer who is a member at any hour of the window', () => {
+    const end = NOW + 30 * DAY;
+    const derived = derivedProvider(project, dataset, NOW);
+    for (const segment of ['frequent-buyers', 'lapsed-loyal', 'viewed-not-bought', 'loyal-big-spenders']) {
+      const never = neverMembers(dataset, segmentConjuncts(project, segment), NOW, end)!;
+      let excluded = 0;
+      for (let c = 0; c < dataset.customerCount; c++) {
+        if (never[c] === 0) continue;
+        excluded++;
+        for (let t = NOW; t <= end; t += 3 * HOUR) expect(checkSegments(project, dataset, c, t, derived, [segment])[0].holds).toBe(false);
+      }
+      expect(excluded).toBeGreaterThan(0);
+    }
+    const late = dataset.customerIndex('late');
+    expect(neverMembers(dataset, segmentConjuncts(project, 'frequent-buyers'), NOW, end)![late]).toBe(0);
+    expect(checkSegments(project, dataset, late, NOW + 8 * DAY, derived, ['frequent-buyers'])[0].holds).toBe(true);
+  });
+});
