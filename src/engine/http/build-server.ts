@@ -13,6 +13,7 @@ import { validateCustomers, validateEvents, type IngestProblem, type ValidEvent 
 import { readQueueDepths } from '../queue-depths.js';
 import { isConnectionError, type Store } from '../store/open-store.js';
 import { createMetrics, type EngineMetrics } from './metrics.js';
+import { registerTraceRoute } from './customer-trace.js';
 import { registerReceiptRoutes } from './receipts.js';
 import { registerUnsubscribeRoutes } from './unsubscribe.js';
 
@@ -178,6 +179,7 @@ export async function buildServer(options: ServerOptions): Promise<EngineServer>
   });
 
   await registerReceiptRoutes(app, { store, clock, secrets: options.receiptSecrets ?? {}, maxBatch, refuse });
+  await registerTraceRoute(app, { store, refuse });
   if (options.unsubscribeSecret) await registerUnsubscribeRoutes(app, { store, clock, secret: options.unsubscribeSecret, refuse });
 
   app.get('/healthz', async (_request, reply) => {
