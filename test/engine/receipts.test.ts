@@ -171,4 +171,28 @@ describe.each(backendNames())('receipts on %s', (name) => {
     expect(run.state.messages[hello.id].status).toBe('failed');
     await worker.stop();
   });
+
+  it('a spam complaint withdraws consent for the channel, with the receipt as evidence, once', async () => {
+    const store = await backend.clean();
+    const clock = manualClock('2024-03-04T10:00:00Z');
+    const customer = treated[2];
+    await setup(store, clock, [customer]);
+    const app = await serve(store, clock);
+    const projects = storeProjectLoader(store);
+    const worker = startWorker({ store, projects, clock, providers: () => okProvider });
+    await insertEvents(store.db, [{ customerId: customer, id: 'evt-1', type: 'signup', ts: clock.now(), props: {} }], clock.now());
+    await worker.tick();
+    const [hello] = await rows<{ id: string }>(store, `SELECT id FROM outbox`);
+    await postReceipt(app, clock, { id: 'c-1', message_id: hello.id, status: 'complained', at: clock.now() + 5 });
+    await postReceipt(app, clock, { id: 'c-1', message_id: hello.id, status: 'complained', at: clock.now() + 5 }); // repeated by the provider
+    await worker.tick();
+    expect(await rows(store, `SELECT customer_id, channel, granted, source, evidence FROM consents`)).toEqual([
+      { customer_id: customer, channel: 'email', granted: false, source: 'complaint', evidence: { message_id: hello.id, provider_event_id: 'c-1' } },
+    ]);
+    // The withdrawal holds for the next send: the reminder two days later is suppressed for consent.
+    clock.advance(2 * DAY + 1);
+    await worker.tick();
+    expect(await count(store, 'outbox', `template = 'welcome-reminder'`)).toBe(0);
+    await worker.stop();
+  });
 });

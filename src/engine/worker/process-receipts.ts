@@ -81,6 +81,15 @@ export async function processReceipts(options: ProcessReceiptsOptions): Promise<
         r.channel,
         r.provider_event_id,
       ]);
+      // A spam complaint is the customer withdrawing consent for the channel, with the receipt as evidence
+      // (the id is the receipt's, so a repeated complaint records nothing new).
+      if (r.status === 'complained' && outcome.customerId) {
+        await trx.raw(
+          `INSERT INTO consents (customer_id, id, channel, granted, source, evidence, at, recorded_at) VALUES (?, ?, ?, false, 'complaint', ?::jsonb, ?, ?)
+           ON CONFLICT (customer_id, id) DO NOTHING`,
+          [outcome.customerId, `complaint-${r.channel}-${r.provider_event_id}`, r.channel, JSON.stringify({ message_id: r.message_id, provider_event_id: r.provider_event_id }), new Date(r.at), new Date(now)],
+        );
+      }
       result.receipts++;
       if (outcome.kind === 'applied') {
         result.applied++;
