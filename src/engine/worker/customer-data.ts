@@ -179,68 +179,150 @@ export function costOf(project: Project, customer: CustomerData, channel: Channe
   return Math.max(1, countSmsSegments(text).segments) * channel.cost.amount;
 }
 
-/**
- * The ledger rows a step at `at` can look at: this customer's marketing sends and every channel's spend
- * within the longest cap or budget window. LedgerView is synchronous, so they are read up front.
- */
-export async function loadLedger(db: Db, project: Project, customerId: string, at: number): Promise<LedgerView> {
-  let capWindow = 0;
-  let budgetWindow = 0;
-  for (const p of project.policies.values()) {
-    for (const f of p.frequency) capWindow = Math.max(capWindow, f.perMs);
-    for (const b of p.budget) budgetWindow = Math.max(budgetWindow, b.perMs);
+/** The windows a project's caps and budgets look back over: the longest cap, and each budget's (channel, window). */
+export function ledgerWindows(projects: Iterable<Project>): { capMs: number; budgets: { channel: string; perMs: number }[] } {
+  let capMs = 0;
+  const budgets = new Map<string, { channel: string; perMs: number }>();
+  for (const project of projects) {
+    for (const p of project.policies.values()) {
+      for (const f of p.frequency) capMs = Math.max(capMs, f.perMs);
+      for (const b of p.budget) budgets.set(`${b.channel}\0${b.perMs}`, { channel: b.channel, perMs: b.perMs });
+    }
   }
-  const sends = capWindow
-    ? ((
-        await db.raw(`SELECT channel, at FROM ledger WHERE customer_id = ? AND class = 'marketing' AND at > ? AND at <= ? ORDER BY at`, [
-          customerId,
-          new Date(at - capWindow),
-          new Date(at),
-        ])
-      ).rows as { channel: string; at: Date }[]).map((r) => ({ channel: r.channel, at: new Date(r.at).getTime() }))
-    : [];
-  const spends = budgetWindow
-    ? ((
-        await db.raw(`SELECT channel, at, cost::float8 AS cost FROM ledger WHERE at > ? AND at <= ? AND cost > 0`, [new Date(at - budgetWindow), new Date(at)])
-      ).rows as { channel: string; at: Date; cost: number }[]).map((r) => ({ channel: r.channel, at: new Date(r.at).getTime(), cost: Number(r.cost) }))
-    : [];
-  return {
-    sendTimes: (channels, from, to) => sends.filter((s) => s.at > from && s.at <= to && channels.includes(s.channel)).map((s) => s.at),
-    spend: (channel, from, to) => spends.filter((s) => s.channel === channel && s.at > from && s.at <= to).reduce((a, s) => a + s.cost, 0),
-  };
+  return { capMs, budgets: [...budgets.values()] };
+}
+
+/**
+ * The ledger as of one instant for a set of customers: their marketing sends within the longest cap window
+ * and each budget's spend in its window (a SUM in the database, so the read stays one row per budget however
+ * many messages the day has seen), plus the sends recorded since (`record`), which the database rows of a
+ * batch not yet flushed would otherwise hide from the steps after them.
+ */
+export class LedgerSnapshot {
+  private readonly sends = new Map<string, { channel: string; at: number }[]>();
+  private readonly spendBase = new Map<string, number>();
+  private readonly recorded: { channel: string; at: number; cost: number }[] = [];
+
+  private constructor(readonly at: number) {}
+
+  static async load(db: Db, windows: ReturnType<typeof ledgerWindows>, customerIds: readonly string[], at: number): Promise<LedgerSnapshot> {
+    const snap = new LedgerSnapshot(at);
+    for (const id of customerIds) snap.sends.set(id, []);
+    if (windows.capMs && customerIds.length) {
+      const rows = (
+        await db.raw(
+          `SELECT customer_id, channel, at FROM ledger WHERE customer_id = ANY(?::text[]) AND class = 'marketing' AND at > ? AND at <= ? ORDER BY customer_id, at`,
+          [[...customerIds], new Date(at - windows.capMs), new Date(at)],
+        )
+      ).rows as { customer_id: string; channel: string; at: Date }[];
+      for (const r of rows) snap.sends.get(r.customer_id)!.push({ channel: r.channel, at: new Date(r.at).getTime() });
+    }
+    if (windows.budgets.length) {
+      const rows = (
+        await db.raw(
+          `SELECT x.i::int AS i, (SELECT coalesce(sum(l.cost), 0)::float8 FROM ledger l WHERE l.channel = x.channel AND l.at > x.since AND l.at <= ? AND l.cost > 0) AS spent
+             FROM unnest(?::text[], ?::timestamptz[]) WITH ORDINALITY AS x(channel, since, i)`,
+          [new Date(at), windows.budgets.map((b) => b.channel), windows.budgets.map((b) => new Date(at - b.perMs).toISOString())],
+        )
+      ).rows as { i: number; spent: number }[];
+      for (const r of rows) {
+        const b = windows.budgets[Number(r.i) - 1];
+        snap.spendBase.set(`${b.channel}\0${at - b.perMs}`, Number(r.spent));
+      }
+    }
+    return snap;
+  }
+
+  /** A send written after the snapshot was read (ledger rows of the same transaction, not yet flushed). */
+  record(customerId: string, row: { channel: string; at: number; cost: number; marketing: boolean }): void {
+    if (row.marketing) {
+      const list = this.sends.get(customerId);
+      if (list) list.push({ channel: row.channel, at: row.at });
+      else this.sends.set(customerId, [{ channel: row.channel, at: row.at }]);
+    }
+    if (row.cost > 0) this.recorded.push({ channel: row.channel, at: row.at, cost: row.cost });
+  }
+
+  view(customerId: string): LedgerView {
+    const sends = this.sends.get(customerId) ?? [];
+    return {
+      sendTimes: (channels, from, to) =>
+        sends
+          .filter((s) => s.at > from && s.at <= to && channels.includes(s.channel))
+          .map((s) => s.at)
+          .sort((a, b) => a - b),
+      spend: (channel, from, to) => {
+        const base = to === this.at ? this.spendBase.get(`${channel}\0${from}`) : undefined;
+        // Only a budget window ending at the snapshot's instant was summed; the gate asks for nothing else.
+        if (base === undefined) throw new Error(`ledger snapshot at ${new Date(this.at).toISOString()} has no spend for ${channel} over (${from}, ${to}]`);
+        let spent = base;
+        for (const r of this.recorded) if (r.channel === channel && r.at > from && r.at <= to) spent += r.cost;
+        return spent;
+      },
+    };
+  }
+}
+
+/** The latest consent row per (customer, channel) as of `at`; consents are append-only evidence. */
+export async function loadConsents(db: Db, customerIds: readonly string[], at: number): Promise<Map<string, { channel: string; granted: boolean }[]>> {
+  const out = new Map<string, { channel: string; granted: boolean }[]>();
+  if (customerIds.length === 0) return out;
+  const rows = (
+    await db.raw(
+      `SELECT DISTINCT ON (customer_id, channel) customer_id, channel, granted FROM consents
+        WHERE customer_id = ANY(?::text[]) AND at <= ? ORDER BY customer_id, channel, at DESC, recorded_at DESC`,
+      [[...customerIds], new Date(at)],
+    )
+  ).rows as { customer_id: string; channel: string; granted: boolean }[];
+  for (const r of rows) {
+    const list = out.get(r.customer_id);
+    if (list) list.push({ channel: r.channel, granted: r.granted });
+    else out.set(r.customer_id, [{ channel: r.channel, granted: r.granted }]);
+  }
+  return out;
 }
 
 /**
  * The profile the policy gate sees: for each channel with a `consent` attribute and a consents row (e.g. a
- * one-click unsubscribe), the latest row as of `at` decides that attribute (consents are append-only evidence).
+ * one-click unsubscribe), the latest row decides that attribute.
  */
-export async function effectiveProfile(db: Db, project: Project, customer: CustomerData, at: number): Promise<Record<string, unknown>> {
-  const latest = (
-    await db.raw(`SELECT DISTINCT ON (channel) channel, granted FROM consents WHERE customer_id = ? AND at <= ? ORDER BY channel, at DESC, recorded_at DESC`, [
-      customer.id,
-      new Date(at),
-    ])
-  ).rows as { channel: string; granted: boolean }[];
-  if (latest.length === 0) return customer.profile;
-  const profile = { ...customer.profile };
+export function withConsents(project: Project, profile: Record<string, unknown>, latest: readonly { channel: string; granted: boolean }[] | undefined): Record<string, unknown> {
+  if (!latest?.length) return profile;
+  const out = { ...profile };
   for (const row of latest) {
     const attribute = project.channels.get(row.channel)?.consent;
-    if (attribute !== undefined) profile[attribute] = row.granted;
+    if (attribute !== undefined) out[attribute] = row.granted;
   }
-  return profile;
+  return out;
 }
 
-export async function stepContext(db: Db, project: Project, journey: JourneyDef, customer: CustomerData, at: number, entryEvent?: Readonly<Record<string, unknown>>): Promise<StepContext> {
-  const c: CustomerContext = { id: customer.id, profile: await effectiveProfile(db, project, customer, at), timezone: timezoneOf(project, customer.profile) };
+/** What a step needs besides the customer, read once for a whole batch at one instant. */
+export interface StepData {
+  ledger: LedgerSnapshot;
+  consents: Map<string, { channel: string; granted: boolean }[]>;
+}
+
+export async function loadStepData(db: Db, projects: Iterable<Project>, customerIds: readonly string[], at: number): Promise<StepData> {
+  return { ledger: await LedgerSnapshot.load(db, ledgerWindows(projects), customerIds, at), consents: await loadConsents(db, customerIds, at) };
+}
+
+/** The step context from data read up front (`data.ledger.at` must be the step's instant). */
+export function stepContextFrom(data: StepData, project: Project, journey: JourneyDef, customer: CustomerData, at: number, entryEvent?: Readonly<Record<string, unknown>>): StepContext {
+  const c: CustomerContext = { id: customer.id, profile: withConsents(project, customer.profile, data.consents.get(customer.id)), timezone: timezoneOf(project, customer.profile) };
   return {
     journey,
     channels: project.channels,
     cascades: project.cascades,
     policy: project.policies.get(journey.policy ?? 'default'),
     customer: c,
-    ledger: await loadLedger(db, project, customer.id, at),
+    ledger: data.ledger.view(customer.id),
     costOf: (channel, template) => costOf(project, customer, channel, template, at, entryEvent),
     test: (expr, when, event) => testExpr(project, customer, expr, when, event),
     seed: seedOf(project),
   };
+}
+
+/** One step's context read on its own (timers, receipts, sweeps): the same reads as a batch of one. */
+export async function stepContext(db: Db, project: Project, journey: JourneyDef, customer: CustomerData, at: number, entryEvent?: Readonly<Record<string, unknown>>): Promise<StepContext> {
+  return stepContextFrom(await loadStepData(db, [project], [customer.id], at), project, journey, customer, at, entryEvent);
 }

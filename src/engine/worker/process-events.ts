@@ -6,14 +6,13 @@
 //
 // Steps happen at the worker's clock (`now`), not at the event's ts: the engine acts when it learns of an
 // event. Refresh-tick and cron entry are sweeps (entry-sweeps.ts).
-import type { Knex } from 'knex';
-import type { Project } from '../../config/model.js';
+import type { JourneyDef, Project } from '../../config/model.js';
 import { listensForGoal } from '../../core/journey-step.js';
 import type { Clock } from '../clock.js';
 import type { Store } from '../store/open-store.js';
-import { isMember, loadCustomer, testExpr, type CustomerData } from './customer-data.js';
-import { preloadVersions, type ProjectLoader } from './projects.js';
-import { canEnter, customerRuns, enterJourney, lockCustomer, stepAndPersist, type StoredRun } from './runs.js';
+import { isMember, loadCustomers, loadStepData, testExpr, type CustomerData } from './customer-data.js';
+import type { ProjectLoader } from './projects.js';
+import { canEnter, customersRuns, enterJourney, lockCustomers, RunWrites, stepInBatch, type StepBatch, type StoredRun } from './runs.js';
 
 export { canEnter };
 
@@ -38,19 +37,48 @@ interface EventRow {
   props: Record<string, unknown>;
 }
 
+/** Thrown inside the transaction when a run steps on a version not loaded yet: loaded outside, then the batch is retried. */
+class VersionsNeeded extends Error {
+  constructor(readonly versions: string[]) {
+    super(`config versions not loaded: ${versions.join(', ')}`);
+  }
+}
+
+/**
+ * Versions each loader has handed out before a transaction. Inside one, a first load would ask the pool for a
+ * second connection, which PGlite (one connection) can never give while the transaction holds its own.
+ */
+const loadedVersions = new WeakMap<ProjectLoader, Set<string>>();
+
 export async function processEvents(options: ProcessEventsOptions): Promise<ProcessEventsResult> {
-  const result: ProcessEventsResult = { events: 0, entered: 0, sends: 0 };
   const active = await options.projects.active();
   // Nothing active: events wait in the queue for the first configuration.
-  if (!active) return result;
+  if (!active) return { events: 0, entered: 0, sends: 0 };
+  let loaded = loadedVersions.get(options.projects);
+  if (!loaded) loadedVersions.set(options.projects, (loaded = new Set()));
+  loaded.add(active.version);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await processBatch(options, active, loaded);
+    } catch (error) {
+      if (!(error instanceof VersionsNeeded) || attempt >= 2) throw error;
+      for (const v of error.versions) {
+        await options.projects.version(v);
+        loaded.add(v);
+      }
+    }
+  }
+}
+
+async function processBatch(options: ProcessEventsOptions, active: { version: string; project: Project }, loaded: ReadonlySet<string>): Promise<ProcessEventsResult> {
+  const result: ProcessEventsResult = { events: 0, entered: 0, sends: 0 };
   const now = options.clock.now();
-  await preloadVersions(options.projects, options.store.db, `SELECT DISTINCT config_version FROM runs WHERE status = 'active'`);
   await options.store.db.transaction(async (trx) => {
     const claimed = (
       await trx.raw(
         `SELECT customer_id, id, type, ts, props FROM events WHERE processed_at IS NULL
           ORDER BY received_at, customer_id, id LIMIT ? FOR UPDATE SKIP LOCKED`,
-        [options.batchSize ?? 100],
+        [options.batchSize ?? 500],
       )
     ).rows as EventRow[];
     if (claimed.length === 0) return;
@@ -61,19 +89,39 @@ export async function processEvents(options: ProcessEventsOptions): Promise<Proc
       [new Date(now), new Date(now), claimed.map((e) => e.customer_id)],
     );
     const byCustomer = new Map<string, EventRow[]>();
-    for (const e of claimed) byCustomer.set(e.customer_id, [...(byCustomer.get(e.customer_id) ?? []), e]);
-    // Customers locked in one order, so two workers never wait on each other in a cycle.
-    for (const customerId of [...byCustomer.keys()].sort()) {
-      await lockCustomer(trx, customerId);
-      const customer = await loadCustomer(trx, customerId);
-      const runs = await customerRuns(trx, customerId);
+    for (const e of claimed) {
+      const list = byCustomer.get(e.customer_id);
+      if (list) list.push(e);
+      else byCustomer.set(e.customer_id, [e]);
+    }
+    const ids = [...byCustomer.keys()].sort();
+    await lockCustomers(trx, ids);
+    const customers = await loadCustomers(trx, ids);
+    const runs = await customersRuns(trx, ids);
+    const projects = new Map<string, Project>([[active.version, active.project]]);
+    const missing = new Set<string>();
+    for (const list of runs.values()) {
+      for (const run of list) {
+        if (projects.has(run.configVersion)) continue;
+        if (loaded.has(run.configVersion)) projects.set(run.configVersion, await options.projects.version(run.configVersion));
+        else missing.add(run.configVersion);
+      }
+    }
+    if (missing.size) throw new VersionsNeeded([...missing]);
+    const batch: StepBatch = { data: await loadStepData(trx, projects.values(), ids, now), writes: new RunWrites(now) };
+    const journeys = [...active.project.journeys.values()].sort((x, y) => x.meta.name.localeCompare(y.meta.name));
+    // Customers in id order, each one's events in time order: the order the plan offers them in.
+    for (const customerId of ids) {
+      const customer = customers.get(customerId)!;
+      const mine = runs.get(customerId)!;
       const events = byCustomer.get(customerId)!.sort((a, b) => new Date(a.ts).getTime() - new Date(b.ts).getTime() || a.id.localeCompare(b.id));
       for (const e of events) {
-        const r = await offerEvent(trx, { ...active, customer, runs, now, type: e.type, props: e.props ?? {}, projects: options.projects });
+        const r = await offerEvent(trx, { ...active, projects, journeys, batch, customer, runs: mine, now, type: e.type, props: e.props ?? {} });
         result.entered += r.entered;
         result.sends += r.sends;
       }
     }
+    await batch.writes.flush(trx);
     await trx.raw(
       `UPDATE events SET processed_at = ? FROM unnest(?::text[], ?::text[]) AS x(c, i) WHERE events.customer_id = x.c AND events.id = x.i`,
       [new Date(now), claimed.map((e) => e.customer_id), claimed.map((e) => e.id)],
@@ -84,24 +132,34 @@ export async function processEvents(options: ProcessEventsOptions): Promise<Proc
 }
 
 async function offerEvent(
-  trx: Knex.Transaction,
-  a: { version: string; project: Project; projects: ProjectLoader; customer: CustomerData; runs: StoredRun[]; now: number; type: string; props: Record<string, unknown> },
+  trx: Parameters<typeof enterJourney>[0],
+  a: {
+    version: string;
+    project: Project;
+    projects: ReadonlyMap<string, Project>;
+    journeys: readonly JourneyDef[];
+    batch: StepBatch;
+    customer: CustomerData;
+    runs: StoredRun[];
+    now: number;
+    type: string;
+    props: Record<string, unknown>;
+  },
 ): Promise<{ entered: number; sends: number }> {
   const { customer, runs, now } = a;
   let entered = 0;
   let sends = 0;
   // 1. Runs in flight (each on its own version): goals and wait-for-event.
   for (const run of runs) {
-    const project = run.configVersion === a.version ? a.project : await a.projects.version(run.configVersion);
+    const project = a.projects.get(run.configVersion)!;
     const journey = project.journeys.get(run.journey);
     if (!journey || !listensForGoal(run.state, journey, now)) continue;
-    const out = await stepAndPersist(trx, { project, version: run.configVersion, journey, customer, previous: run.state, input: { kind: 'event', at: now, type: a.type, props: a.props }, now, isNew: false });
+    const out = stepInBatch(a.batch, { project, version: run.configVersion, journey, customer, previous: run.state, input: { kind: 'event', at: now, type: a.type, props: a.props }, now, isNew: false });
     run.state = out.state;
     sends += out.sends;
   }
   // 2. Entries, in journey-name order like the plan.
-  const journeys = [...a.project.journeys.values()].sort((x, y) => x.meta.name.localeCompare(y.meta.name));
-  for (const journey of journeys) {
+  for (const journey of a.journeys) {
     const entry = journey.entry;
     let event: { type: string; props: Record<string, unknown> } | undefined;
     if (entry.kind === 'event') {
@@ -113,7 +171,7 @@ async function offerEvent(
     } else {
       continue;
     }
-    const out = await enterJourney(trx, { project: a.project, version: a.version, journey, customer, runs, now, event });
+    const out = await enterJourney(trx, { project: a.project, version: a.version, journey, customer, runs, now, event, batch: a.batch });
     if (!out) continue;
     entered++;
     sends += out.sends;

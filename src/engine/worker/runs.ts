@@ -6,7 +6,8 @@ import type { JourneyDef, Project } from '../../config/model.js';
 import { advanceRun, newRunState } from '../../core/journey-step.js';
 import { mayEnter } from '../../core/reentry.js';
 import type { Effect, RunInput, RunState } from '../../core/types.js';
-import { costOf, stepContext, type CustomerData } from './customer-data.js';
+import type { StepContext } from '../../core/journey-step.js';
+import { costOf, stepContext, stepContextFrom, type CustomerData, type LedgerSnapshot, type StepData } from './customer-data.js';
 
 /** Advisory-lock class serialising one customer's runs (key 2: hashtext(customer_id)). */
 export const CUSTOMER_LOCK_CLASS = 7210;
@@ -19,6 +20,15 @@ export async function lockCustomer(trx: Knex.Transaction, customerId: string): P
 export async function tryLockCustomer(trx: Knex.Transaction, customerId: string): Promise<boolean> {
   const row = (await trx.raw(`SELECT pg_try_advisory_xact_lock(${CUSTOMER_LOCK_CLASS}, hashtext(?)) AS ok`, [customerId])).rows[0] as { ok: boolean };
   return Boolean(row.ok);
+}
+
+/**
+ * Several customers in one statement, in the database's id order: the order entry sweeps lock their pages in,
+ * so two transactions that each hold several customers never wait on each other in a cycle.
+ */
+export async function lockCustomers(trx: Knex.Transaction, customerIds: readonly string[]): Promise<void> {
+  if (customerIds.length === 0) return;
+  await trx.raw(`SELECT count(pg_advisory_xact_lock(${CUSTOMER_LOCK_CLASS}, hashtext(s.id))) FROM (SELECT id FROM unnest(?::text[]) AS u(id) ORDER BY id) AS s`, [[...customerIds]]);
 }
 
 export interface StoredRun {
@@ -49,69 +59,162 @@ export async function customerRuns(trx: Knex.Transaction, customerId: string): P
   return rows.map(toStoredRun);
 }
 
+/** Every run of several customers, locked (the caller holds the customers' locks); every id asked for is in the map. */
+export async function customersRuns(trx: Knex.Transaction, customerIds: readonly string[]): Promise<Map<string, StoredRun[]>> {
+  const out = new Map<string, StoredRun[]>();
+  for (const id of customerIds) out.set(id, []);
+  if (customerIds.length === 0) return out;
+  const rows = (
+    await trx.raw(
+      `SELECT customer_id, run_id, journey, config_version, state, entered_at FROM runs WHERE customer_id = ANY(?::text[]) ORDER BY customer_id, entered_at, run_id FOR UPDATE`,
+      [[...customerIds]],
+    )
+  ).rows as RunRow[];
+  for (const r of rows) out.get(r.customer_id)!.push(toStoredRun(r));
+  return out;
+}
+
 export interface StepOutcome {
   state: RunState;
   effects: Effect[];
   sends: number;
 }
 
-/** Runs one input through the core and persists the result. `isNew`: insert the run row. */
-export async function stepAndPersist(
-  trx: Knex.Transaction,
-  args: { project: Project; version: string; journey: JourneyDef; customer: CustomerData; previous: RunState; input: RunInput; now: number; isNew: boolean },
-): Promise<StepOutcome> {
-  const { project, journey, customer, previous, input, now } = args;
-  const entryProps = input.kind === 'enter' ? input.event?.props : previous.entryEvent?.props;
-  const ctx = await stepContext(trx, project, journey, customer, input.at, entryProps);
-  const { state, effects } = advanceRun(previous, input, ctx);
-  const at = new Date(now);
-  const wakeAt = state.status === 'active' && state.wakeAt !== undefined ? new Date(state.wakeAt) : null;
-  if (args.isNew) {
-    await trx.raw(
-      `INSERT INTO runs (customer_id, run_id, journey, config_version, state, status, entered_at, wake_at, updated_at)
-       VALUES (?, ?, ?, ?, ?::jsonb, ?, ?, ?, ?)`,
-      [customer.id, state.runId, journey.meta.name, args.version, JSON.stringify(state), state.status, new Date(state.enteredAt), wakeAt, at],
-    );
-  } else {
-    await trx.raw(
-      `UPDATE runs SET state = ?::jsonb, status = ?, wake_at = ?, lease_owner = NULL, lease_until = NULL, updated_at = ?
-        WHERE customer_id = ? AND run_id = ?`,
-      [JSON.stringify(state), state.status, wakeAt, at, customer.id, state.runId],
-    );
+interface RunWrite {
+  customerId: string;
+  journey: string;
+  version: string;
+  state: RunState;
+  isNew: boolean;
+}
+
+/**
+ * Rows a transaction's steps produced, written together (one multi-row statement per table) before commit:
+ * still in the step's transaction, so a send exists exactly when the step that caused it committed. A run
+ * stepped twice keeps its last state; a run entered in this batch stays an INSERT.
+ */
+export class RunWrites {
+  private readonly runs = new Map<string, RunWrite>();
+  private readonly outbox: unknown[][] = [];
+  private readonly ledger: unknown[][] = [];
+
+  constructor(private readonly now: number) {}
+
+  run(w: RunWrite): void {
+    const key = `${w.customerId}\0${w.state.runId}`;
+    const before = this.runs.get(key);
+    this.runs.set(key, before?.isNew ? { ...w, isNew: true } : w);
   }
+
+  send(customerId: string, journey: JourneyDef, version: string, state: RunState, e: Extract<Effect, { kind: 'send' }>, cost: number): void {
+    this.outbox.push([customerId, e.messageId, state.runId, journey.meta.name, e.step, e.channel, e.template, journey.class, version, JSON.stringify(e.cascade ? { cascade: e.cascade } : {})]);
+    this.ledger.push([customerId, e.messageId, e.channel, journey.class, journey.meta.name, new Date(e.at).toISOString(), cost]);
+  }
+
+  async flush(trx: Knex.Transaction): Promise<void> {
+    const at = new Date(this.now);
+    const all = [...this.runs.values()];
+    this.runs.clear();
+    const col = <T>(rows: readonly T[], f: (r: T) => unknown): Knex.Value => rows.map(f) as Knex.Value;
+    const wakeAt = (s: RunState) => (s.status === 'active' && s.wakeAt !== undefined ? new Date(s.wakeAt).toISOString() : null);
+    const inserts = all.filter((w) => w.isNew);
+    if (inserts.length) {
+      await trx.raw(
+        `INSERT INTO runs (customer_id, run_id, journey, config_version, state, status, entered_at, wake_at, updated_at)
+         SELECT c, r, j, v, s::jsonb, st, e, w, ? FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::timestamptz[], ?::timestamptz[]) AS x(c, r, j, v, s, st, e, w)`,
+        [
+          at,
+          col(inserts, (w) => w.customerId),
+          col(inserts, (w) => w.state.runId),
+          col(inserts, (w) => w.journey),
+          col(inserts, (w) => w.version),
+          col(inserts, (w) => JSON.stringify(w.state)),
+          col(inserts, (w) => w.state.status),
+          col(inserts, (w) => new Date(w.state.enteredAt).toISOString()),
+          col(inserts, (w) => wakeAt(w.state)),
+        ],
+      );
+    }
+    const updates = all.filter((w) => !w.isNew);
+    if (updates.length) {
+      await trx.raw(
+        `UPDATE runs SET state = x.s::jsonb, status = x.st, wake_at = x.w, lease_owner = NULL, lease_until = NULL, updated_at = ?
+           FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::timestamptz[]) AS x(c, r, s, st, w)
+          WHERE runs.customer_id = x.c AND runs.run_id = x.r`,
+        [
+          at,
+          col(updates, (w) => w.customerId),
+          col(updates, (w) => w.state.runId),
+          col(updates, (w) => JSON.stringify(w.state)),
+          col(updates, (w) => w.state.status),
+          col(updates, (w) => wakeAt(w.state)),
+        ],
+      );
+    }
+    if (this.outbox.length) {
+      const rows = this.outbox.splice(0);
+      await trx.raw(
+        `INSERT INTO outbox (customer_id, id, run_id, journey, step, channel, template, class, config_version, payload, status, next_attempt_at, created_at, updated_at)
+         SELECT c, i, r, j, st, ch, t, cl, v, p::jsonb, 'queued', ?, ?, ? FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[]) AS x(c, i, r, j, st, ch, t, cl, v, p)
+         ON CONFLICT (customer_id, id) DO NOTHING`,
+        [at, at, at, ...Array.from({ length: 10 }, (_, k) => col(rows, (r) => r[k]))],
+      );
+    }
+    if (this.ledger.length) {
+      const rows = this.ledger.splice(0);
+      await trx.raw(
+        `INSERT INTO ledger (customer_id, message_id, channel, class, journey, at, cost)
+         SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::timestamptz[], ?::numeric[])
+         ON CONFLICT (customer_id, message_id) DO NOTHING`,
+        Array.from({ length: 7 }, (_, k) => col(rows, (r) => r[k])),
+      );
+    }
+  }
+}
+
+export interface StepArgs {
+  project: Project;
+  version: string;
+  journey: JourneyDef;
+  customer: CustomerData;
+  previous: RunState;
+  input: RunInput;
+  now: number;
+  isNew: boolean;
+}
+
+/** The entry event's props a step renders and prices with. */
+export function entryPropsOf(previous: RunState, input: RunInput): Readonly<Record<string, unknown>> | undefined {
+  return input.kind === 'enter' ? input.event?.props : previous.entryEvent?.props;
+}
+
+/**
+ * Runs one input through the core with a context read beforehand and queues what it did in `writes`; its
+ * sends go into `ledger` too, so the steps after it (same batch) count them for caps and budgets.
+ */
+export function stepRun(args: StepArgs & { ctx: StepContext; writes: RunWrites; ledger?: LedgerSnapshot }): StepOutcome {
+  const { project, journey, customer, previous, input } = args;
+  const { state, effects } = advanceRun(previous, input, args.ctx);
+  args.writes.run({ customerId: customer.id, journey: journey.meta.name, version: args.version, state, isNew: args.isNew });
   let sends = 0;
   for (const e of effects) {
     if (e.kind !== 'send') continue;
     sends++;
     const channel = project.channels.get(e.channel)!;
     const cost = costOf(project, customer, channel, e.template, e.at, state.entryEvent?.props);
-    await trx.raw(
-      `INSERT INTO outbox (customer_id, id, run_id, journey, step, channel, template, class, config_version, payload, status, next_attempt_at, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, 'queued', ?, ?, ?)
-       ON CONFLICT (customer_id, id) DO NOTHING`,
-      [
-        customer.id,
-        e.messageId,
-        state.runId,
-        journey.meta.name,
-        e.step,
-        e.channel,
-        e.template,
-        journey.class,
-        args.version,
-        JSON.stringify(e.cascade ? { cascade: e.cascade } : {}),
-        at,
-        at,
-        at,
-      ],
-    );
-    await trx.raw(
-      `INSERT INTO ledger (customer_id, message_id, channel, class, journey, at, cost) VALUES (?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (customer_id, message_id) DO NOTHING`,
-      [customer.id, e.messageId, e.channel, journey.class, journey.meta.name, new Date(e.at), cost],
-    );
+    args.writes.send(customer.id, journey, args.version, state, e, cost);
+    args.ledger?.record(customer.id, { channel: e.channel, at: e.at, cost, marketing: journey.class === 'marketing' });
   }
   return { state, effects, sends };
+}
+
+/** Runs one input through the core and persists the result at once. `isNew`: insert the run row. */
+export async function stepAndPersist(trx: Knex.Transaction, args: StepArgs): Promise<StepOutcome> {
+  const ctx = await stepContext(trx, args.project, args.journey, args.customer, args.input.at, entryPropsOf(args.previous, args.input));
+  const writes = new RunWrites(args.now);
+  const out = stepRun({ ...args, ctx, writes });
+  await writes.flush(trx);
+  return out;
 }
 
 /** Re-entry rules: never beside an active run; once / always / after a delay since the last entry (held-out entries count). */
@@ -127,12 +230,35 @@ export function canEnter(journey: JourneyDef, runs: readonly StoredRun[], at: nu
  */
 export async function enterJourney(
   trx: Knex.Transaction,
-  args: { project: Project; version: string; journey: JourneyDef; customer: CustomerData; runs: StoredRun[]; now: number; event?: { type: string; props: Record<string, unknown> } },
+  args: {
+    project: Project;
+    version: string;
+    journey: JourneyDef;
+    customer: CustomerData;
+    runs: StoredRun[];
+    now: number;
+    event?: { type: string; props: Record<string, unknown> };
+    /** A batch's reads and writes (process-events.ts); without it the step reads and writes on its own. */
+    batch?: StepBatch;
+  },
 ): Promise<StepOutcome | undefined> {
   const { journey, customer, now } = args;
   const fresh = newRunState(journey, customer.id, now);
   if (args.runs.some((r) => r.runId === fresh.runId)) return undefined;
-  const out = await stepAndPersist(trx, { project: args.project, version: args.version, journey, customer, previous: fresh, input: { kind: 'enter', at: now, event: args.event }, now, isNew: true });
+  const step: StepArgs = { project: args.project, version: args.version, journey, customer, previous: fresh, input: { kind: 'enter', at: now, event: args.event }, now, isNew: true };
+  const out = args.batch ? stepInBatch(args.batch, step) : await stepAndPersist(trx, step);
   args.runs.push({ customerId: customer.id, runId: fresh.runId, journey: journey.meta.name, configVersion: args.version, state: out.state, enteredAt: now });
   return out;
+}
+
+/** Reads done for a whole batch at one instant, and the writes its steps queue until the batch ends. */
+export interface StepBatch {
+  data: StepData;
+  writes: RunWrites;
+}
+
+/** One step of a batch: context from the batch's reads (the input's instant must be the batch's). */
+export function stepInBatch(batch: StepBatch, args: StepArgs): StepOutcome {
+  const ctx = stepContextFrom(batch.data, args.project, args.journey, args.customer, args.input.at, entryPropsOf(args.previous, args.input));
+  return stepRun({ ...args, ctx, writes: batch.writes, ledger: batch.data.ledger });
 }
