@@ -110,6 +110,13 @@ class Simulation {
   /** Attributes that conditions and policies read; rendering reads the full profile instead. */
   private readonly profileNames: string[];
   private readonly zones: PerCustomer<string>;
+  /** What runs read of a customer never changes over the window: built once per customer. */
+  private readonly contexts: PerCustomer<CustomerContext>;
+  /**
+   * The last SMS priced: a send is priced for the gate and again when applied, with the same text (the
+   * render reads only the customer, the run's entry instant and entry event, all part of the key).
+   */
+  private lastPrice = { template: '', customer: -1, enteredAt: NaN, event: undefined as unknown, units: 0 };
   /** Per customer: marketing send times per channel (ascending). */
   private readonly sends: PerCustomer<{ at: number; channel: string }[]>;
   /** Per channel: send times and running total cost, for budgets. */
@@ -128,12 +135,19 @@ class Simulation {
   private entering = false;
   private readonly end: number;
   private readonly inputScratch: InputValue[] = [];
-  /** Per expression: its input buffer and, for the current snapshot, the columns it reads. */
-  private readonly inputBuffers = new Map<CompiledExpression, { out: InputValue[]; version: number; columns: (Float64Array | undefined)[]; nanIsNull: boolean[] }>();
+  private readonly envs = new Map<CompiledExpression, CustomerEnv>();
   readonly policy: Map<string, PolicyDef | undefined> = new Map();
   readonly seedText: string;
   /** Per journey with segment entry: the segment split into conjuncts, and per customer the next tick worth checking. */
   private readonly gates: (SegmentGate | undefined)[];
+  /**
+   * Per customer, two words: bit j of the first is set once the customer has a run of journey j, of the
+   * second when journey j's segment gate never admits them. Events come in time order for customers all
+   * over the index, so one read here replaces a cache miss per journey. Undefined past 31 journeys.
+   */
+  private readonly flags: Int32Array | undefined;
+  /** Per event type id: the journeys an event of that type may let in (its event entries, segment entries). */
+  private readonly entrants: Int32Array[];
   /** Per journey with scheduled segment entry: customers who are never members inside the window. */
   private readonly scheduledNever: (Uint8Array | undefined)[];
 
@@ -157,6 +171,7 @@ class Simulation {
     this.lastEntry = this.journeys.map(() => new Float64Array(n).fill(NaN));
     this.profiles = new PerCustomer(n);
     this.zones = new PerCustomer(n);
+    this.contexts = new PerCustomer(n);
     this.sends = new PerCustomer(n);
     this.traced = new Uint8Array(n);
     this.host = new HostContext(this, project);
@@ -194,6 +209,17 @@ class Simulation {
       const never = options.exhaustiveTicks ? undefined : neverMembers(dataset, conjuncts, options.now, this.end);
       return new SegmentGate(conjuncts, dataset, options.now, project.settings.segmentRefreshMs, project.model.rfm?.monetary.event, never);
     });
+    this.flags = this.journeys.length <= 31 ? new Int32Array(2 * n) : undefined;
+    this.gates.forEach((gate, index) => {
+      const never = gate?.never;
+      if (!never || !this.flags) return;
+      for (let c = 0; c < n; c++) if (never[c] === 1) this.flags[2 * c + 1] |= 1 << index;
+    });
+    this.entrants = dataset.eventTables.map((table) =>
+      Int32Array.from(
+        this.journeys.flatMap((j, index) => ((j.entry.kind === 'event' && j.entry.event === table.name) || j.entry.kind === 'segment' ? [index] : [])),
+      ),
+    );
     this.scheduledNever = this.journeys.map((j) =>
       j.entry.kind === 'schedule' && j.entry.segment && !options.exhaustiveTicks ? neverMembers(dataset, segmentConjuncts(project, j.entry.segment), options.now, this.end) : undefined,
     );
@@ -304,23 +330,32 @@ class Simulation {
     // Materialised once, on first need, and shared by every journey that sees this event.
     let props: Record<string, unknown> | undefined;
     if (this.traced[customer]) this.trace(customer, at, `event ${table.name}`);
-    const count = this.journeys.length;
-    for (let index = 0; index < count; index++) {
-      const run = this.runs[index].get(customer);
-      if (run && listensForGoal(run, this.journeys[index], at)) {
-        props ??= this.dataset.eventProps(table, row);
-        this.advance(index, customer, { kind: 'event', at, type: table.name, props });
+    const flags = this.flags;
+    const hasRun = flags ? flags[2 * customer] : -1;
+    const never = flags ? flags[2 * customer + 1] : 0;
+    if (hasRun !== 0) {
+      const count = this.journeys.length;
+      for (let index = 0; index < count; index++) {
+        if (((hasRun >>> index) & 1) === 0) continue;
+        const run = this.runs[index].get(customer);
+        if (run && listensForGoal(run, this.journeys[index], at)) {
+          props ??= this.dataset.eventProps(table, row);
+          this.advance(index, customer, { kind: 'event', at, type: table.name, props });
+        }
       }
     }
-    for (let index = 0; index < count; index++) {
+    const entrants = this.entrants[typeId];
+    for (let k = 0; k < entrants.length; k++) {
+      const index = entrants[k];
+      if (((never >>> index) & 1) === 1) continue;
       const entry = this.journeys[index].entry;
       if (entry.kind === 'event') {
-        if (entry.event !== table.name || !this.canEnter(index, customer, at)) continue;
+        if (!this.canEnter(index, customer, at)) continue;
         if (entry.where && !this.test(entry.where, customer, at, (props ??= this.dataset.eventProps(table, row)))) continue;
         this.enter(index, customer, at, { type: table.name, props: (props ??= this.dataset.eventProps(table, row)) });
       } else if (entry.kind === 'segment') {
         const gate = this.gates[index]!;
-        if (gate.never?.[customer] === 1) continue;
+        if (!flags && gate.never?.[customer] === 1) continue;
         // An event of a type the condition reads may change membership: evaluate now and at the next tick.
         // Any other event cannot make it true before the instant the last tick computed (see SegmentGate).
         const reads = gate.readsType[typeId] === 1;
@@ -331,6 +366,7 @@ class Simulation {
       }
     }
   }
+
 
   // ---- entry ------------------------------------------------------------------------------------
 
@@ -429,6 +465,7 @@ class Simulation {
     this.lastEntry[journey][customer] = at;
     const state = newRunState(j, this.dataset.customerId(customer), at);
     this.runs[journey].set(customer, state);
+    if (this.flags) this.flags[2 * customer] |= 1 << journey;
     this.stats[journey].entered++;
     if (this.traced[customer]) this.trace(customer, at, event ? `entered (event ${event.type})` : `entered (${j.entry.kind === 'event' ? 'event' : `segment ${j.entry.kind === 'segment' ? j.entry.segment : (j.entry.segment ?? 'schedule')}`})`, j.meta.name);
     this.advance(journey, customer, { kind: 'enter', at, event });
@@ -456,7 +493,12 @@ class Simulation {
 
   /** What a run needs of its customer: id, the attributes conditions and policies read, time zone. */
   customerContext(customer: number): CustomerContext {
-    return { id: this.dataset.customerId(customer), profile: this.profile(customer), timezone: this.zone(customer) };
+    let context = this.contexts.get(customer);
+    if (context === undefined) {
+      context = { id: this.dataset.customerId(customer), profile: this.profile(customer), timezone: this.zone(customer) };
+      this.contexts.set(customer, context);
+    }
+    return context;
   }
 
   private apply(journey: number, customer: number, e: Effect): void {
@@ -610,9 +652,18 @@ class Simulation {
     const tpl = this.project.templates.get(template);
     if (!tpl?.compiled.sms) return { cost: channel.cost.amount, units: 1 };
     const run = this.runs[journey].get(customer);
-    const text = renderMessage(tpl.compiled, 'sms', this.renderContext(customer, journey, run?.enteredAt ?? this.options.now)).text;
-    const units = Math.max(1, countSmsSegments(text).segments);
-    return { cost: units * channel.cost.amount, units };
+    const enteredAt = run?.enteredAt ?? this.options.now;
+    const event = run?.entryEvent && !this.entering ? run.entryEvent.props : undefined;
+    const last = this.lastPrice;
+    if (last.template !== template || last.customer !== customer || last.enteredAt !== enteredAt || last.event !== event) {
+      const text = renderMessage(tpl.compiled, 'sms', this.renderContext(customer, journey, enteredAt)).text;
+      last.template = template;
+      last.customer = customer;
+      last.enteredAt = enteredAt;
+      last.event = event;
+      last.units = Math.max(1, countSmsSegments(text).segments);
+    }
+    return { cost: last.units * channel.cost.amount, units: last.units };
   }
 
   costOf(channel: ChannelDef, template: string, customer: number, journey: number): number {
@@ -621,25 +672,32 @@ class Simulation {
 
   // ---- expressions ------------------------------------------------------------------------------
 
+  /** The environment `expr` is evaluated in, one per expression: an evaluation never re-enters its own expression. */
+  private envOf(expr: CompiledExpression, customer: number, at: number, event: Readonly<Record<string, unknown>> | undefined, memo: Map<string, boolean> | undefined): CustomerEnv {
+    let env = this.envs.get(expr);
+    if (env === undefined) {
+      env = new CustomerEnv(this, expr, { out: new Array<InputValue>(expr.inputs.length), version: -1, columns: [], nanIsNull: expr.inputs.map(CustomerInputs.nanIsNull) });
+      this.envs.set(expr, env);
+    }
+    env.customer = customer;
+    env.now = at;
+    env.event = event;
+    env.memo = memo;
+    return env;
+  }
+
   test(expr: CompiledExpression, customer: number, at: number, event?: Readonly<Record<string, unknown>>, memo?: Map<string, boolean>): boolean {
-    const env = new CustomerEnv(this, expr, customer, at, memo);
-    if (event) env.event = event;
-    return expr.test(env);
+    return expr.test(this.envOf(expr, customer, at, event, memo));
   }
 
   private evaluate(expr: CompiledExpression, customer: number, at: number): unknown {
-    return expr.evaluate(new CustomerEnv(this, expr, customer, at, undefined));
+    return expr.evaluate(this.envOf(expr, customer, at, undefined, undefined));
   }
 
-  /** The inputs of `expr` in a buffer of its own (an evaluation never re-enters its own expression). */
-  fillInputs(expr: CompiledExpression, customer: number, at: number): InputValue[] {
+  /** The inputs of `expr` in its environment's buffer. */
+  fillInputs(expr: CompiledExpression, b: InputBuffer, customer: number, at: number): InputValue[] {
     const specs = expr.inputs;
     if (specs.length === 0) return this.inputScratch;
-    let b = this.inputBuffers.get(expr);
-    if (!b) {
-      b = { out: new Array<InputValue>(specs.length), version: -1, columns: [], nanIsNull: specs.map(CustomerInputs.nanIsNull) };
-      this.inputBuffers.set(expr, b);
-    }
     const inputs = this.inputs;
     const out = b.out;
     if (at !== inputs.snapshotAt) return inputs.fill(customer, specs, at, out);
@@ -716,6 +774,14 @@ class Simulation {
   }
 }
 
+/** An expression's input values and, for the current snapshot, the columns it reads. */
+interface InputBuffer {
+  out: InputValue[];
+  version: number;
+  columns: (Float64Array | undefined)[];
+  nanIsNull: boolean[];
+}
+
 /**
  * What one evaluation of a compiled expression may read. The generated code reads each field at most once
  * and only those its expression uses, so the getters compute nothing an expression does not need.
@@ -723,13 +789,15 @@ class Simulation {
 class CustomerEnv implements EvalEnv {
   event?: Readonly<Record<string, unknown>>;
   readonly bucketSeed: string;
+  customer = 0;
+  now = 0;
+  memo: Map<string, boolean> | undefined;
+  private readonly member = (name: string): boolean => this.sim.member(name, this.customer, this.now, (this.memo ??= new Map()));
 
   constructor(
     private readonly sim: Simulation,
     private readonly expr: CompiledExpression,
-    private readonly customer: number,
-    readonly now: number,
-    private memo: Map<string, boolean> | undefined,
+    private readonly buffer: InputBuffer,
   ) {
     this.bucketSeed = sim.seedText;
   }
@@ -743,12 +811,11 @@ class CustomerEnv implements EvalEnv {
   }
 
   get inputs(): InputValue[] {
-    return this.sim.fillInputs(this.expr, this.customer, this.now);
+    return this.sim.fillInputs(this.expr, this.buffer, this.customer, this.now);
   }
 
   get segment(): (name: string) => boolean {
-    const memo = (this.memo ??= new Map());
-    return (name) => this.sim.member(name, this.customer, this.now, memo);
+    return this.member;
   }
 }
 
