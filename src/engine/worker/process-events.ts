@@ -10,9 +10,9 @@ import type { JourneyDef, Project } from '../../config/model.js';
 import { listensForGoal } from '../../core/journey-step.js';
 import type { Clock } from '../clock.js';
 import type { Store } from '../store/open-store.js';
-import { isMember, loadCustomers, loadStepData, testExpr, type CustomerData } from './customer-data.js';
+import { isMember, loadBatch, testExpr, type CustomerData } from './customer-data.js';
 import type { ProjectLoader } from './projects.js';
-import { canEnter, customersRuns, enterJourney, lockCustomers, RunWrites, stepInBatch, type StepBatch, type StoredRun } from './runs.js';
+import { canEnter, CUSTOMER_LOCK_CLASS, customersRuns, enterJourney, RunWrites, stepInBatch, type StepBatch, type StoredRun } from './runs.js';
 
 export { canEnter };
 
@@ -74,20 +74,29 @@ async function processBatch(options: ProcessEventsOptions, active: { version: st
   const result: ProcessEventsResult = { events: 0, entered: 0, sends: 0 };
   const now = options.clock.now();
   await options.store.db.transaction(async (trx) => {
+    // Claimed and marked processed in one statement: both commit with the batch's runs or not at all. The
+    // customers are created (an event may come before, or without, its POST /v1/customers: refresh and cron
+    // sweeps walk the customers table) and locked in the database's id order, the order sweeps lock in, so
+    // two transactions holding several customers never wait on each other in a cycle. The lock is taken here,
+    // before the statements that read the customers, so they see what the previous holder committed.
     const claimed = (
       await trx.raw(
-        `SELECT customer_id, id, type, ts, props FROM events WHERE processed_at IS NULL
-          ORDER BY received_at, customer_id, id LIMIT ? FOR UPDATE SKIP LOCKED`,
-        [options.batchSize ?? 500],
+        `WITH claimed AS (
+           UPDATE events SET processed_at = ?
+            WHERE (customer_id, id) IN (
+              SELECT customer_id, id FROM events WHERE processed_at IS NULL
+               ORDER BY received_at, customer_id, id LIMIT ? FOR UPDATE SKIP LOCKED)
+           RETURNING customer_id, id, type, ts, props),
+         created AS (
+           INSERT INTO customers (id, created_at, updated_at) SELECT DISTINCT customer_id, ?::timestamptz, ?::timestamptz FROM claimed
+           ON CONFLICT (id) DO NOTHING),
+         locked AS (
+           SELECT count(pg_advisory_xact_lock(${CUSTOMER_LOCK_CLASS}, hashtext(s.id))) AS n FROM (SELECT DISTINCT customer_id AS id FROM claimed ORDER BY id) AS s)
+         SELECT claimed.*, (SELECT n FROM locked) AS locked FROM claimed`,
+        [new Date(now), options.batchSize ?? 500, new Date(now), new Date(now)],
       )
     ).rows as EventRow[];
     if (claimed.length === 0) return;
-    // An event may come before (or without) its customer's POST /v1/customers: the customer exists from its
-    // first processed event, so refresh and cron sweeps (which walk the customers table) see it.
-    await trx.raw(
-      `INSERT INTO customers (id, created_at, updated_at) SELECT DISTINCT c, ?::timestamptz, ?::timestamptz FROM unnest(?::text[]) AS x(c) ON CONFLICT (id) DO NOTHING`,
-      [new Date(now), new Date(now), claimed.map((e) => e.customer_id)],
-    );
     const byCustomer = new Map<string, EventRow[]>();
     for (const e of claimed) {
       const list = byCustomer.get(e.customer_id);
@@ -95,8 +104,6 @@ async function processBatch(options: ProcessEventsOptions, active: { version: st
       else byCustomer.set(e.customer_id, [e]);
     }
     const ids = [...byCustomer.keys()].sort();
-    await lockCustomers(trx, ids);
-    const customers = await loadCustomers(trx, ids);
     const runs = await customersRuns(trx, ids);
     const projects = new Map<string, Project>([[active.version, active.project]]);
     const missing = new Set<string>();
@@ -108,7 +115,8 @@ async function processBatch(options: ProcessEventsOptions, active: { version: st
       }
     }
     if (missing.size) throw new VersionsNeeded([...missing]);
-    const batch: StepBatch = { data: await loadStepData(trx, projects.values(), ids, now), writes: new RunWrites(now) };
+    const { customers, data } = await loadBatch(trx, projects.values(), ids, now);
+    const batch: StepBatch = { data, writes: new RunWrites(now) };
     const journeys = [...active.project.journeys.values()].sort((x, y) => x.meta.name.localeCompare(y.meta.name));
     // Customers in id order, each one's events in time order: the order the plan offers them in.
     for (const customerId of ids) {
@@ -122,10 +130,6 @@ async function processBatch(options: ProcessEventsOptions, active: { version: st
       }
     }
     await batch.writes.flush(trx);
-    await trx.raw(
-      `UPDATE events SET processed_at = ? FROM unnest(?::text[], ?::text[]) AS x(c, i) WHERE events.customer_id = x.c AND events.id = x.i`,
-      [new Date(now), claimed.map((e) => e.customer_id), claimed.map((e) => e.id)],
-    );
     result.events = claimed.length;
   });
   return result;

@@ -111,64 +111,57 @@ export class RunWrites {
     this.ledger.push([customerId, e.messageId, e.channel, journey.class, journey.meta.name, new Date(e.at).toISOString(), cost]);
   }
 
+  /** Everything queued, in one statement (data-modifying CTEs), so a batch's writes cost one round trip. */
   async flush(trx: Knex.Transaction): Promise<void> {
-    const at = new Date(this.now);
     const all = [...this.runs.values()];
     this.runs.clear();
+    const outbox = this.outbox.splice(0);
+    const ledger = this.ledger.splice(0);
+    if (all.length === 0 && outbox.length === 0) return;
+    const at = new Date(this.now);
     const col = <T>(rows: readonly T[], f: (r: T) => unknown): Knex.Value => rows.map(f) as Knex.Value;
     const wakeAt = (s: RunState) => (s.status === 'active' && s.wakeAt !== undefined ? new Date(s.wakeAt).toISOString() : null);
     const inserts = all.filter((w) => w.isNew);
-    if (inserts.length) {
-      await trx.raw(
-        `INSERT INTO runs (customer_id, run_id, journey, config_version, state, status, entered_at, wake_at, updated_at)
-         SELECT c, r, j, v, s::jsonb, st, e, w, ? FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::timestamptz[], ?::timestamptz[]) AS x(c, r, j, v, s, st, e, w)`,
-        [
-          at,
-          col(inserts, (w) => w.customerId),
-          col(inserts, (w) => w.state.runId),
-          col(inserts, (w) => w.journey),
-          col(inserts, (w) => w.version),
-          col(inserts, (w) => JSON.stringify(w.state)),
-          col(inserts, (w) => w.state.status),
-          col(inserts, (w) => new Date(w.state.enteredAt).toISOString()),
-          col(inserts, (w) => wakeAt(w.state)),
-        ],
-      );
-    }
     const updates = all.filter((w) => !w.isNew);
-    if (updates.length) {
-      await trx.raw(
-        `UPDATE runs SET state = x.s::jsonb, status = x.st, wake_at = x.w, lease_owner = NULL, lease_until = NULL, updated_at = ?
+    await trx.raw(
+      `WITH new_runs AS (
+         INSERT INTO runs (customer_id, run_id, journey, config_version, state, status, entered_at, wake_at, updated_at)
+         SELECT c, r, j, v, s::jsonb, st, e, w, ?::timestamptz FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::timestamptz[], ?::timestamptz[]) AS x(c, r, j, v, s, st, e, w)),
+       stepped AS (
+         UPDATE runs SET state = x.s::jsonb, status = x.st, wake_at = x.w, lease_owner = NULL, lease_until = NULL, updated_at = ?::timestamptz
            FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::timestamptz[]) AS x(c, r, s, st, w)
-          WHERE runs.customer_id = x.c AND runs.run_id = x.r`,
-        [
-          at,
-          col(updates, (w) => w.customerId),
-          col(updates, (w) => w.state.runId),
-          col(updates, (w) => JSON.stringify(w.state)),
-          col(updates, (w) => w.state.status),
-          col(updates, (w) => wakeAt(w.state)),
-        ],
-      );
-    }
-    if (this.outbox.length) {
-      const rows = this.outbox.splice(0);
-      await trx.raw(
-        `INSERT INTO outbox (customer_id, id, run_id, journey, step, channel, template, class, config_version, payload, status, next_attempt_at, created_at, updated_at)
-         SELECT c, i, r, j, st, ch, t, cl, v, p::jsonb, 'queued', ?, ?, ? FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[]) AS x(c, i, r, j, st, ch, t, cl, v, p)
-         ON CONFLICT (customer_id, id) DO NOTHING`,
-        [at, at, at, ...Array.from({ length: 10 }, (_, k) => col(rows, (r) => r[k]))],
-      );
-    }
-    if (this.ledger.length) {
-      const rows = this.ledger.splice(0);
-      await trx.raw(
-        `INSERT INTO ledger (customer_id, message_id, channel, class, journey, at, cost)
-         SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::timestamptz[], ?::numeric[])
-         ON CONFLICT (customer_id, message_id) DO NOTHING`,
-        Array.from({ length: 7 }, (_, k) => col(rows, (r) => r[k])),
-      );
-    }
+          WHERE runs.customer_id = x.c AND runs.run_id = x.r),
+       queued AS (
+         INSERT INTO outbox (customer_id, id, run_id, journey, step, channel, template, class, config_version, payload, status, next_attempt_at, created_at, updated_at)
+         SELECT c, i, r, j, st, ch, t, cl, v, p::jsonb, 'queued', ?::timestamptz, ?::timestamptz, ?::timestamptz
+           FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[]) AS x(c, i, r, j, st, ch, t, cl, v, p)
+         ON CONFLICT (customer_id, id) DO NOTHING)
+       INSERT INTO ledger (customer_id, message_id, channel, class, journey, at, cost)
+       SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::timestamptz[], ?::numeric[])
+       ON CONFLICT (customer_id, message_id) DO NOTHING`,
+      [
+        at,
+        col(inserts, (w) => w.customerId),
+        col(inserts, (w) => w.state.runId),
+        col(inserts, (w) => w.journey),
+        col(inserts, (w) => w.version),
+        col(inserts, (w) => JSON.stringify(w.state)),
+        col(inserts, (w) => w.state.status),
+        col(inserts, (w) => new Date(w.state.enteredAt).toISOString()),
+        col(inserts, (w) => wakeAt(w.state)),
+        at,
+        col(updates, (w) => w.customerId),
+        col(updates, (w) => w.state.runId),
+        col(updates, (w) => JSON.stringify(w.state)),
+        col(updates, (w) => w.state.status),
+        col(updates, (w) => wakeAt(w.state)),
+        at,
+        at,
+        at,
+        ...Array.from({ length: 10 }, (_, k) => col(outbox, (r) => r[k])),
+        ...Array.from({ length: 7 }, (_, k) => col(ledger, (r) => r[k])),
+      ],
+    );
   }
 }
 
