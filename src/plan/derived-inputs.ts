@@ -24,6 +24,21 @@ function usedInputs(project: Project): InputSpec[] {
   return out;
 }
 
+/**
+ * Fits already made on a dataset: a plan simulates head and base over the same dataset and instant, and
+ * a fit is a pure function of the transactions, the unit and the instant (both sides get the same one).
+ */
+const fits = new WeakMap<Dataset, Map<string, ClvFit>>();
+
+function clvFitOf(dataset: Dataset, transactions: Parameters<typeof fitClv>[0], settings: Parameters<typeof fitClv>[1], key: string, now: number): ClvFit {
+  let byKey = fits.get(dataset);
+  if (!byKey) fits.set(dataset, (byKey = new Map()));
+  const k = `${key} ${settings.unitMs} ${now}`;
+  let fit = byKey.get(k);
+  if (!fit) byKey.set(k, (fit = fitClv(transactions, settings, now)));
+  return fit;
+}
+
 export function derivedProvider(project: Project, dataset: Dataset, now: number): DerivedProvider {
   const inputs = usedInputs(project);
   const provider: DerivedProvider = {};
@@ -54,7 +69,8 @@ export function derivedProvider(project: Project, dataset: Dataset, now: number)
     let fit: ClvFit | undefined;
     const values = new Map<string, Float64Array>();
     if (table && amount?.kind === 'number') {
-      fit = fitClv({ offsets: table.offsets, ts: table.ts, amount: amount.values }, settings, now);
+      const key = `${settings.transaction.event}.${settings.transaction.prop}`;
+      fit = clvFitOf(dataset, { offsets: table.offsets, ts: table.ts, amount: amount.values }, settings, key, now);
     }
     provider.clv = (customer: number, key: string): InputValue => {
       if (!fit?.ok) return null;

@@ -148,6 +148,8 @@ class Simulation {
   private readonly flags: Int32Array | undefined;
   /** Per event type id: the journeys an event of that type may let in (its event entries, segment entries). */
   private readonly entrants: Int32Array[];
+  /** Per segment: customers who are never members inside the window (see neverMembers), once computed. */
+  private readonly never = new Map<string, Uint8Array | undefined>();
   /** Per journey with scheduled segment entry: customers who are never members inside the window. */
   private readonly scheduledNever: (Uint8Array | undefined)[];
 
@@ -206,7 +208,7 @@ class Simulation {
     this.gates = this.journeys.map((j) => {
       if (j.entry.kind !== 'segment') return undefined;
       const conjuncts = segmentConjuncts(project, j.entry.segment);
-      const never = options.exhaustiveTicks ? undefined : neverMembers(dataset, conjuncts, options.now, this.end);
+      const never = this.neverMembersOf(j.entry.segment);
       return new SegmentGate(conjuncts, dataset, options.now, project.settings.segmentRefreshMs, project.model.rfm?.monetary.event, never);
     });
     this.flags = this.journeys.length <= 31 ? new Int32Array(2 * n) : undefined;
@@ -221,7 +223,7 @@ class Simulation {
       ),
     );
     this.scheduledNever = this.journeys.map((j) =>
-      j.entry.kind === 'schedule' && j.entry.segment && !options.exhaustiveTicks ? neverMembers(dataset, segmentConjuncts(project, j.entry.segment), options.now, this.end) : undefined,
+      j.entry.kind === 'schedule' && j.entry.segment ? this.neverMembersOf(j.entry.segment) : undefined,
     );
   }
 
@@ -415,6 +417,13 @@ class Simulation {
       memo.clear();
       if (this.member(segment, c, at, memo)) this.enter(journey, c, at);
     }
+  }
+
+  /** Undefined when the segment gives no bound, and always for the exhaustive reference. */
+  private neverMembersOf(segment: string): Uint8Array | undefined {
+    if (this.options.exhaustiveTicks) return undefined;
+    if (!this.never.has(segment)) this.never.set(segment, neverMembers(this.dataset, segmentConjuncts(this.project, segment), this.options.now, this.end));
+    return this.never.get(segment);
   }
 
   /** The inputs of these segments and of those they refer to. */
@@ -758,7 +767,9 @@ class Simulation {
     for (const name of this.project.segmentOrder) {
       const def = this.project.segments.get(name);
       const column = new Uint8Array(this.dataset.customerCount);
-      if (def) for (let c = 0; c < column.length; c++) if (this.test(def.where, c, at)) column[c] = 1;
+      // `at` is the window's start, so a customer who is never a member inside it is not one now.
+      const never = at === this.options.now ? this.neverMembersOf(name) : undefined;
+      if (def) for (let c = 0; c < column.length; c++) if (never?.[c] !== 1 && this.test(def.where, c, at)) column[c] = 1;
       out.set(name, column);
     }
     return out;
