@@ -3,14 +3,15 @@
 // The condition is split into its top-level `and`s. A false conjunct that reads no clock can only turn
 // true when one of its windowed aggregates loses its oldest event (an age-out) or the customer has an
 // event; so the whole condition cannot hold before the latest such instant among its false conjuncts.
-// Conjuncts that read `now` (days_since, hours_since, now) or other segments are checked every tick.
+// Conjuncts that read `now` (days_since, hours_since, now) or other segments are checked every tick,
+// except the shapes whose crossing can be bounded: `days_since(X) > K` and `not segment("S")`.
 import type { Project } from '../config/model.js';
 import { computeAggregates } from '../dataset/aggregate-pass.js';
 import type { Dataset } from '../dataset/dataset.js';
 import { upperBound } from '../dataset/dataset.js';
 import type { CompiledExpression } from '../expr/api.js';
 import { compileExpression, parseExpression } from '../expr/index.js';
-import type { AggregateInput } from '../model/inputs.js';
+import type { AggregateInput, InputSpec } from '../model/inputs.js';
 import { topLevelConjuncts } from './explain.js';
 
 export interface Conjunct {
@@ -29,9 +30,12 @@ export interface Conjunct {
    * satisfies it inside the window.
    */
   atLeast?: { spec: AggregateInput; min: number };
+  /** For `not segment("X")` taken as clock-free (see negatedSegment): the inputs X reads. */
+  negated?: readonly InputSpec[];
 }
 
 const SINCE = /^(days_since|hours_since)\((.+)\)\s*(>=|>)\s*([0-9]+(?:\.[0-9]+)?)$/;
+const NOT_SEGMENT = /^not\s+segment\(\s*"([^"\\]+)"\s*\)$/;
 
 export function segmentConjuncts(project: Project, segment: string): Conjunct[] | undefined {
   const def = project.segments.get(segment);
@@ -54,11 +58,43 @@ export function segmentConjuncts(project: Project, segment: string): Conjunct[] 
         conjunct.timeDependent = false;
       }
     }
+    const negated = NOT_SEGMENT.exec(text.trim());
+    if (negated && compiled.inputs.length === 0 && compiled.attributes.length === 0 && !compiled.usesNow) {
+      const inner = negatedSegment(project, negated[1]);
+      if (inner) {
+        conjunct.timeDependent = false;
+        conjunct.windows = inner.windows;
+        conjunct.negated = inner.inputs;
+      }
+    }
     const atLeast = countLowerBound(text, compiled);
     if (atLeast) conjunct.atLeast = atLeast;
     out.push(conjunct);
   }
   return out;
+}
+
+/**
+ * `not segment("X")` reads no clock of its own, but X may. When every conjunct of X is clock-free, or a
+ * `days_since(A) > K` whose anchor A has no window (true stays true as time passes), a member of X stays
+ * one until an event X reads or an age-out in X's windows: exactly when a clock-free conjunct over X's
+ * inputs could change, so the negation is gated like one.
+ */
+function negatedSegment(project: Project, name: string): { windows: AggregateInput[]; inputs: InputSpec[] } | undefined {
+  const def = project.segments.get(name);
+  if (!def || def.where.segments.length > 0) return undefined;
+  const parts = segmentConjuncts(project, name);
+  if (!parts) return undefined;
+  const windows: AggregateInput[] = [];
+  const inputs: InputSpec[] = [];
+  for (const part of parts) {
+    if (part.timeDependent) return undefined;
+    const anchor = part.since?.anchor;
+    if (anchor && anchor.inputs.some((i) => i.kind === 'aggregate' && i.withinMs !== undefined)) return undefined;
+    windows.push(...part.windows);
+    inputs.push(...part.expr.inputs, ...(anchor?.inputs ?? []));
+  }
+  return { windows, inputs };
 }
 
 function countLowerBound(text: string, compiled: CompiledExpression): Conjunct['atLeast'] {
@@ -139,7 +175,7 @@ export class SegmentGate {
     this.stamp = new Int32Array(this.customers).fill(-1);
     this.earliest = new Float64Array(this.customers);
     for (const c of conjuncts ?? []) {
-      for (const input of [...c.expr.inputs, ...(c.since?.anchor.inputs ?? [])]) {
+      for (const input of [...c.expr.inputs, ...(c.since?.anchor.inputs ?? []), ...(c.negated ?? [])]) {
         if (input.kind === 'aggregate') this.types.add(input.event);
         if (input.kind === 'ltv' && monetaryEvent) this.types.add(monetaryEvent);
       }

@@ -1,5 +1,6 @@
-// The plan never looks at a customer whose rows cannot reach a `count(…) >= K` inside the window: the
-// bound must be read only off conjuncts of exactly that shape, and must never exclude a member.
+// The plan never looks at a customer whose rows cannot reach a `count(…) >= K` inside the window, and gates
+// `not segment("X")` like a clock-free condition when X allows it: both read only off conjuncts of exactly
+// those shapes, and never excluding a member.
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -37,7 +38,7 @@ beforeAll(() => {
   dataset = loadDataset(dir, project.model).dataset!;
 });
 
-describe('count lower bounds', () => {
+describe('what the gate reads off a segment', () => {
   it('are read off `count(…) >= K` and `count(…) > K` only', () => {
     const bounds = (segment: string, p = project) => segmentConjuncts(p, segment)!.map((c) => c.atLeast?.min);
     expect(bounds('frequent-buyers')).toEqual([5]);
@@ -49,6 +50,16 @@ describe('count lower bounds', () => {
     expect(bounds('extra', withSegment('count(purchase) - 5 >= 1'))).toEqual([undefined]);
     expect(bounds('extra', withSegment('count(purchase) <= 3'))).toEqual([undefined]);
     expect(bounds('extra', withSegment('sum(purchase.amount) >= 3'))).toEqual([undefined]);
+  });
+
+  it('take `not segment("X")` as clock-free only when X keeps its members until an event or an age-out', () => {
+    const third = segmentConjuncts(project, 'rfm-at-risk')![2];
+    expect(third.timeDependent).toBe(false);
+    expect(third.windows.map((w) => w.key)).toEqual(['count|purchase|within=31536000000']);
+    const p = withSegment('not segment("rfm-at-risk")');
+    expect(segmentConjuncts(p, 'extra')![0].timeDependent).toBe(true);
+    const q = withSegment('not segment("lapsed-loyal") or sms_opt_in');
+    expect(segmentConjuncts(q, 'extra')![0].timeDependent).toBe(true);
   });
 
   it('exclude no customer who is a member at any hour of the window', () => {
