@@ -204,7 +204,7 @@ describe('plan and engine on the same inputs', () => {
           ).map((r) => ({ customer: r.customer_id, journey: r.journey, step: r.step, channel: r.channel, template: r.template, at: new Date(r.created_at).toISOString() })),
         );
         expect(actual).toEqual(predicted);
-      });
+      }, 180_000);
     });
   }
 });
