@@ -4,6 +4,10 @@
 // and marks the events processed. A crash before commit leaves the events queued; a repeated event id was
 // never stored twice (ingest), and a processed event is never claimed again, so nothing enters twice.
 //
+// A batch costs four statements whatever its size (claim and lock; runs; everything else read; everything
+// written), because per-event round trips, not the stepping, were what bounded throughput. The steps in
+// between see the batch's own sends through the ledger snapshot (customer-data.ts), as they saw the rows.
+//
 // Steps happen at the worker's clock (`now`), not at the event's ts: the engine acts when it learns of an
 // event. Refresh-tick and cron entry are sweeps (entry-sweeps.ts).
 import type { JourneyDef, Project } from '../../config/model.js';

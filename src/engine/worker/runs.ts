@@ -22,15 +22,6 @@ export async function tryLockCustomer(trx: Knex.Transaction, customerId: string)
   return Boolean(row.ok);
 }
 
-/**
- * Several customers in one statement, in the database's id order: the order entry sweeps lock their pages in,
- * so two transactions that each hold several customers never wait on each other in a cycle.
- */
-export async function lockCustomers(trx: Knex.Transaction, customerIds: readonly string[]): Promise<void> {
-  if (customerIds.length === 0) return;
-  await trx.raw(`SELECT count(pg_advisory_xact_lock(${CUSTOMER_LOCK_CLASS}, hashtext(s.id))) FROM (SELECT id FROM unnest(?::text[]) AS u(id) ORDER BY id) AS s`, [[...customerIds]]);
-}
-
 export interface StoredRun {
   customerId: string;
   runId: string;

@@ -3,5 +3,6 @@
 import type { Migration } from '../migrate.js';
 import { migration as m001 } from './001-initial.js';
 import { migration as m002 } from './002-entry-sweeps.js';
+import { migration as m003 } from './003-worker-indexes.js';
 
-export const MIGRATIONS: readonly Migration[] = [m001, m002];
+export const MIGRATIONS: readonly Migration[] = [m001, m002, m003];
