@@ -10,7 +10,7 @@ import { mayEnter } from '../core/reentry.js';
 import { isValidZone } from '../core/local-time.js';
 import type { LedgerView } from '../core/policy-gate.js';
 import type { Effect, MessageStatus, RunInput, RunState } from '../core/types.js';
-import type { Dataset } from '../dataset/dataset.js';
+import { attributeValue, type Dataset } from '../dataset/dataset.js';
 import type { CompiledExpression, EvalEnv } from '../expr/api.js';
 import type { InputSpec, InputValue } from '../model/inputs.js';
 import { countSmsSegments, renderMessage, type RenderContext } from '../templates/index.js';
@@ -107,8 +107,8 @@ class Simulation {
   private seq = 0;
   private readonly inputs: CustomerInputs;
   private readonly profiles: PerCustomer<Record<string, unknown>>;
-  /** Attributes that conditions and policies read; rendering reads the full profile instead. */
-  private readonly profileNames: string[];
+  /** Profiles of the attributes conditions and policies read (rendering reads the full profile instead). */
+  private readonly newProfile: (customer: number) => Record<string, unknown>;
   private readonly zones: PerCustomer<string>;
   /** What runs read of a customer never changes over the window: built once per customer. */
   private readonly contexts: PerCustomer<CustomerContext>;
@@ -204,7 +204,7 @@ class Simulation {
         if (step.action.kind === 'wait' && step.action.wait.kind === 'event') addExpr(step.action.wait.where);
       }
     }
-    this.profileNames = [...names].filter((n) => project.model.attributes.has(n));
+    this.newProfile = lazyProfiles(dataset, [...names].filter((n) => project.model.attributes.has(n)));
     this.gates = this.journeys.map((j) => {
       if (j.entry.kind !== 'segment') return undefined;
       const conjuncts = segmentConjuncts(project, j.entry.segment);
@@ -586,7 +586,7 @@ class Simulation {
   profile(customer: number): Record<string, unknown> {
     let p = this.profiles.get(customer);
     if (!p) {
-      p = this.dataset.profile(customer, this.profileNames);
+      p = this.newProfile(customer);
       this.profiles.set(customer, p);
     }
     return p;
@@ -783,6 +783,31 @@ class Simulation {
     if (step) rec.step = step;
     list.push(rec);
   }
+}
+
+const CUSTOMER = Symbol('customer');
+
+/**
+ * Profiles whose attributes are decoded when read: a run's sends read two or three of the dozen that
+ * conditions and policies name, and decoding all of them for every customer with a run cost more than
+ * the sends. Read by name only (the gate indexes address and consent); nothing enumerates them.
+ */
+function lazyProfiles(dataset: Dataset, names: readonly string[]): (customer: number) => Record<string, unknown> {
+  const proto: Record<string, unknown> = {};
+  for (const name of names) {
+    const column = dataset.customers.columns.get(name);
+    Object.defineProperty(proto, name, {
+      enumerable: true,
+      get(this: { [CUSTOMER]: number }) {
+        return column ? attributeValue(column, this[CUSTOMER]) : null;
+      },
+    });
+  }
+  return (customer) => {
+    const profile = Object.create(proto) as Record<string, unknown> & { [CUSTOMER]: number };
+    profile[CUSTOMER] = customer;
+    return profile;
+  };
 }
 
 /** An expression's input values and, for the current snapshot, the columns it reads. */
