@@ -16,7 +16,7 @@ import type { Clock } from '../clock.js';
 import type { Store } from '../store/open-store.js';
 import { isMember, loadCustomers } from './customer-data.js';
 import { preloadVersions, type ProjectLoader } from './projects.js';
-import { canEnter, CUSTOMER_LOCK_CLASS, enterJourney, toStoredRun, type StoredRun } from './runs.js';
+import { canEnter, customerLockKey, enterJourney, toStoredRun, type StoredRun } from './runs.js';
 
 export type SweepKind = 'refresh' | 'schedule';
 
@@ -128,7 +128,7 @@ async function sweepOnePage(options: SweepOptions, result: ProcessSweepsResult):
     let entered = 0;
     if (journeys.length && ids.length) {
       // Locks in id order (the order processEvents takes them), so a sweep and an event batch never deadlock.
-      await trx.raw(`SELECT count(pg_advisory_xact_lock(${CUSTOMER_LOCK_CLASS}, hashtext(s.id))) FROM (SELECT id FROM unnest(?::text[]) AS u(id) ORDER BY id) AS s`, [ids]);
+      await trx.raw(`SELECT count(pg_advisory_xact_lock(${customerLockKey('s.id')})) FROM (SELECT id FROM unnest(?::text[]) AS u(id) ORDER BY id) AS s`, [ids]);
       const customers = await loadCustomers(trx, ids);
       const runs = await pageRuns(trx, ids);
       for (const id of ids) {

@@ -16,7 +16,7 @@ import type { Clock } from '../clock.js';
 import type { Store } from '../store/open-store.js';
 import { isMember, loadBatch, testExpr, type CustomerData } from './customer-data.js';
 import type { ProjectLoader } from './projects.js';
-import { canEnter, CUSTOMER_LOCK_CLASS, customersRuns, enterJourney, RunWrites, stepInBatch, type StepBatch, type StoredRun } from './runs.js';
+import { canEnter, customerLockKey, customersRuns, enterJourney, RunWrites, stepInBatch, type StepBatch, type StoredRun } from './runs.js';
 
 export { canEnter };
 
@@ -95,7 +95,7 @@ async function processBatch(options: ProcessEventsOptions, active: { version: st
            INSERT INTO customers (id, created_at, updated_at) SELECT DISTINCT customer_id, ?::timestamptz, ?::timestamptz FROM claimed
            ON CONFLICT (id) DO NOTHING),
          locked AS (
-           SELECT count(pg_advisory_xact_lock(${CUSTOMER_LOCK_CLASS}, hashtext(s.id))) AS n FROM (SELECT DISTINCT customer_id AS id FROM claimed ORDER BY id) AS s)
+           SELECT count(pg_advisory_xact_lock(${customerLockKey('s.id')})) AS n FROM (SELECT DISTINCT customer_id AS id FROM claimed ORDER BY id) AS s)
          SELECT claimed.*, (SELECT n FROM locked) AS locked FROM claimed`,
         [new Date(now), options.batchSize ?? 500, new Date(now), new Date(now)],
       )

@@ -9,16 +9,26 @@ import type { Effect, RunInput, RunState } from '../../core/types.js';
 import type { StepContext } from '../../core/journey-step.js';
 import { costOf, stepContext, stepContextFrom, type CustomerData, type LedgerSnapshot, type StepData } from './customer-data.js';
 
-/** Advisory-lock class serialising one customer's runs (key 2: hashtext(customer_id)). */
+/** Seed of the customer advisory-lock key (see customerLockKey). */
 export const CUSTOMER_LOCK_CLASS = 7210;
 
+/**
+ * SQL for the advisory-lock key serialising one customer's runs: a 64-bit hash of the schema and the id (the
+ * one-bigint key space, apart from the two-int keys of migrations and config). The schema is part of the key
+ * because advisory locks are database-wide: two Herald installations (or test suites) in one database must not
+ * wait on each other's customers.
+ */
+export function customerLockKey(idSql: string): string {
+  return `hashtextextended(coalesce(current_schema(), '') || '/' || ${idSql}, ${CUSTOMER_LOCK_CLASS})`;
+}
+
 export async function lockCustomer(trx: Knex.Transaction, customerId: string): Promise<void> {
-  await trx.raw(`SELECT pg_advisory_xact_lock(${CUSTOMER_LOCK_CLASS}, hashtext(?))`, [customerId]);
+  await trx.raw(`SELECT pg_advisory_xact_lock(${customerLockKey('?')})`, [customerId]);
 }
 
 /** Never waits: false when another transaction holds the customer. */
 export async function tryLockCustomer(trx: Knex.Transaction, customerId: string): Promise<boolean> {
-  const row = (await trx.raw(`SELECT pg_try_advisory_xact_lock(${CUSTOMER_LOCK_CLASS}, hashtext(?)) AS ok`, [customerId])).rows[0] as { ok: boolean };
+  const row = (await trx.raw(`SELECT pg_try_advisory_xact_lock(${customerLockKey('?')}) AS ok`, [customerId])).rows[0] as { ok: boolean };
   return Boolean(row.ok);
 }
 
