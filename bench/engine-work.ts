@@ -194,7 +194,7 @@ export async function benchIngestWithEntry(store: OpenedStore, project: Project,
     const drain = Promise.all(
       Array.from({ length: drainers }, async () => {
         for (;;) {
-          const r = await processEvents({ store, projects, clock, batchSize: 100 });
+          const r = await processEvents({ store, projects, clock });
           if (r.events === 0 && !ingesting) return;
           if (r.events === 0) await new Promise((resolve) => setTimeout(resolve, 5));
         }

@@ -127,8 +127,11 @@ async function processBatch(options: ProcessEventsOptions, active: { version: st
       const customer = customers.get(customerId)!;
       const mine = runs.get(customerId)!;
       const events = byCustomer.get(customerId)!.sort((a, b) => new Date(a.ts).getTime() - new Date(b.ts).getTime() || a.id.localeCompare(b.id));
+      // Membership at `now` of one customer whose profile and events (all of them, this batch's included) were
+      // read before the first offer: the same answer for each of the customer's events, so computed once.
+      const members = new Map<string, boolean>();
       for (const e of events) {
-        const r = await offerEvent(trx, { ...active, projects, journeys, batch, customer, runs: mine, now, type: e.type, props: e.props ?? {} });
+        const r = await offerEvent(trx, { ...active, projects, journeys, batch, customer, members, runs: mine, now, type: e.type, props: e.props ?? {} });
         result.entered += r.entered;
         result.sends += r.sends;
       }
@@ -148,6 +151,8 @@ async function offerEvent(
     journeys: readonly JourneyDef[];
     batch: StepBatch;
     customer: CustomerData;
+    /** Segment membership memo for this customer at `now` (isMember). */
+    members: Map<string, boolean>;
     runs: StoredRun[];
     now: number;
     type: string;
@@ -175,7 +180,7 @@ async function offerEvent(
       if (entry.where && !testExpr(a.project, customer, entry.where, now, a.props)) continue;
       event = { type: a.type, props: a.props };
     } else if (entry.kind === 'segment') {
-      if (!canEnter(journey, runs, now) || !isMember(a.project, customer, entry.segment, now)) continue;
+      if (!canEnter(journey, runs, now) || !isMember(a.project, customer, entry.segment, now, a.members)) continue;
     } else {
       continue;
     }
