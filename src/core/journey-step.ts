@@ -277,7 +277,9 @@ class Run {
   private trySend(step: JourneyStep, channelName: string, template: string, at: number, cascade: { name: string; index: number } | undefined): 'sent' | 'suppressed' | 'deferred' {
     const channel = this.ctx.channels.get(channelName);
     if (!channel) throw new Error(`unknown channel ${channelName}`);
-    const cost = this.ctx.costOf(channel, template);
+    // Priced only when a budget reads it or the message is sent (an SMS renders its text to count segments).
+    let cost: number | undefined;
+    const price = (): number => (cost ??= this.ctx.costOf(channel, template));
     const decision = checkSend({
       at,
       channel,
@@ -286,11 +288,12 @@ class Run {
       profile: this.ctx.customer.profile,
       timezone: this.ctx.customer.timezone,
       ledger: this.ledger,
-      cost,
+      cost: price,
       inCascade: cascade !== undefined,
     });
     switch (decision.kind) {
       case 'allow': {
+        const cost = price();
         const visit = this.state.visits[step.id] ?? 1;
         const messageId = `${this.state.runId}/${step.id}/${visit}${cascade ? `/${cascade.index}` : ''}`;
         this.state.messages[messageId] = { id: messageId, step: step.id, channel: channelName, template, status: 'sent', sentAt: at, ...(cascade ? { cascadeIndex: cascade.index } : {}) };

@@ -25,8 +25,8 @@ export interface GateInput {
   profile: Readonly<Record<string, unknown>>;
   timezone: string;
   ledger: LedgerView;
-  /** Cost of this message (SMS: per segment of the rendered text). */
-  cost: number;
+  /** Cost of this message (SMS: per segment of the rendered text); a function is called only when a budget reads it. */
+  cost: number | (() => number);
   /** In a cascade a capped channel falls through; elsewhere on_cap decides. */
   inCascade: boolean;
 }
@@ -60,7 +60,8 @@ export function checkSend(input: GateInput): GateDecision {
   }
   for (const b of policy.budget) {
     if (b.channel !== channel.meta.name) continue;
-    if (input.ledger.spend(b.channel, at - b.perMs, at) + input.cost > b.max + 1e-9) return { kind: 'suppress', reason: 'budget' };
+    const cost = typeof input.cost === 'number' ? input.cost : input.cost();
+    if (input.ledger.spend(b.channel, at - b.perMs, at) + cost > b.max + 1e-9) return { kind: 'suppress', reason: 'budget' };
   }
   return { kind: 'allow' };
 }

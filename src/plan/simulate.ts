@@ -88,6 +88,29 @@ type AgendaItem =
 type Unscheduled = AgendaItem extends infer T ? (T extends unknown ? Omit<T, 'seq'> : never) : never;
 
 
+// Occurrences of a cron in (from, end], per (cron, zone, window): head and base of a plan share the window,
+// so the second asks nothing of cron-parser (whose zone arithmetic goes through luxon at every step).
+const cronMemo = new Map<string, readonly number[]>();
+
+function cronOccurrences(cron: string, tz: string, from: number, end: number): readonly number[] {
+  const key = `${cron}\u0000${tz}\u0000${from}\u0000${end}`;
+  let out = cronMemo.get(key);
+  if (out === undefined) {
+    const it = cronParser.parseExpression(cron, { currentDate: new Date(from), endDate: new Date(end), tz });
+    const list: number[] = [];
+    // hasNext() finds the next occurrence and forgets it; next() throws where hasNext() would answer false.
+    try {
+      for (;;) list.push(it.next().getTime());
+    } catch {
+      // past the end of the window
+    }
+    if (cronMemo.size > 100) cronMemo.clear();
+    cronMemo.set(key, list);
+    out = list;
+  }
+  return out;
+}
+
 function emptyStep(): StepStats {
   return { entered: 0, sent: {}, delivered: 0, opened: 0, clicked: 0, suppressed: {}, deferred: 0, cost: 0 };
 }
@@ -283,8 +306,7 @@ class Simulation {
     }
     this.journeys.forEach((j, index) => {
       if (j.entry.kind !== 'schedule') return;
-      const it = cronParser.parseExpression(j.entry.cron, { currentDate: new Date(now), endDate: new Date(this.end), tz: this.project.settings.timezone });
-      while (it.hasNext()) this.push({ at: it.next().getTime(), kind: 'schedule', journey: index });
+      for (const at of cronOccurrences(j.entry.cron, this.project.settings.timezone, now, this.end)) this.push({ at, kind: 'schedule', journey: index });
     });
   }
 
