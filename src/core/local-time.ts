@@ -7,6 +7,8 @@ import { DateTime, Info, type Zone } from 'luxon';
 const QUARTER = 900_000;
 const DAY = 86_400_000;
 const CACHE_LIMIT = 200_000;
+/** Quarters in a block whose offsets are taken from its two ends (six hours, see offsetMinutes). */
+const BLOCK = 24;
 
 interface ZoneCache {
   zone: Zone;
@@ -34,10 +36,20 @@ function offsetMinutes(at: number, zone: string): number {
   const quarter = Math.floor(at / QUARTER);
   let offset = c.offsets.get(quarter);
   if (offset === undefined) {
-    // What DateTime.fromMillis(at, { zone }).offset answers, without building the DateTime.
-    offset = c.zone.offset(at);
+    // What DateTime.fromMillis(at, { zone }).offset answers, without building the DateTime. A zone changes
+    // its offset at most once within any six hours (transitions are days to months apart), so when the
+    // first and last quarter of the six-hour block agree, every quarter between has that offset too.
     if (c.offsets.size > CACHE_LIMIT) c.offsets.clear();
-    c.offsets.set(quarter, offset);
+    const first = quarter - (((quarter % BLOCK) + BLOCK) % BLOCK);
+    const start = c.zone.offset(first * QUARTER);
+    const end = c.zone.offset((first + BLOCK - 1) * QUARTER);
+    if (start === end) {
+      for (let q = first; q < first + BLOCK; q++) c.offsets.set(q, start);
+      offset = start;
+    } else {
+      offset = c.zone.offset(at);
+      c.offsets.set(quarter, offset);
+    }
   }
   return offset;
 }
