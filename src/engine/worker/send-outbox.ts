@@ -10,7 +10,9 @@ import { renderMessage } from '../../templates/index.js';
 import type { Clock } from '../clock.js';
 import type { Store } from '../store/open-store.js';
 import { unsubscribeToken } from '../http/unsubscribe.js';
-import { loadCustomer, renderContext } from './customer-data.js';
+import { checkSend, type LedgerView } from '../../core/policy-gate.js';
+import type { GateDecision, SuppressReason } from '../../core/types.js';
+import { loadConsents, loadCustomer, renderContext, timezoneOf, withConsents } from './customer-data.js';
 import { preloadVersions, type ProjectLoader } from './projects.js';
 import { customerRuns, lockCustomer, stepAndPersist } from './runs.js';
 
@@ -53,11 +55,14 @@ interface OutboxRow {
   customer_id: string;
   id: string;
   run_id: string | null;
+  journey: string;
   channel: string;
   template: string;
   class: 'marketing' | 'service' | 'transactional';
   config_version: string;
   attempts: number;
+  /** Set by the claim when the send-time gate refused the message (no provider call). */
+  refused?: SuppressReason;
 }
 
 export async function sendOutbox(options: SendOutboxOptions): Promise<SendOutboxResult> {
@@ -78,7 +83,7 @@ export async function sendOutbox(options: SendOutboxOptions): Promise<SendOutbox
     // Each message is attempted and recorded on its own (its own transaction), so they overlap.
     await Promise.all(
       claimed.map(async (row) => {
-        const outcome = await attempt(options, row);
+        const outcome: Outcome = row.refused ? { kind: 'skipped', code: row.refused, message: `refused at send time: ${row.refused}` } : await attempt(options, row);
         await record(options, row, outcome, result);
       }),
     );
@@ -91,12 +96,22 @@ async function claim(options: SendOutboxOptions, now: number, limit: number): Pr
   return options.store.db.transaction(async (trx) => {
     const rows = (
       await trx.raw(
-        `SELECT customer_id, id, run_id, channel, template, class, config_version, attempts FROM outbox
+        `SELECT customer_id, id, run_id, journey, channel, template, class, config_version, attempts FROM outbox
           WHERE status = 'queued' AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ? FOR UPDATE SKIP LOCKED`,
         [new Date(now), limit],
       )
     ).rows as OutboxRow[];
+    const gates = await sendTimeGates(trx, options, rows, now);
+    const claimed: OutboxRow[] = [];
     for (const r of rows) {
+      const gate = gates.get(r.id);
+      if (gate?.kind === 'defer') {
+        // Quiet hours began while it waited (a backlog, a retry): it goes out when they end, no attempt used.
+        await trx.raw(`UPDATE outbox SET next_attempt_at = ?, updated_at = ? WHERE customer_id = ? AND id = ?`, [new Date(gate.until), new Date(now), r.customer_id, r.id]);
+        continue;
+      }
+      if (gate?.kind === 'suppress') r.refused = gate.reason;
+      claimed.push(r);
       r.attempts += 1;
       await trx.raw(`INSERT INTO attempts (customer_id, message_id, n, worker, started_at) VALUES (?, ?, ?, ?, ?)`, [r.customer_id, r.id, r.attempts, options.worker, new Date(now)]);
       await trx.raw(`UPDATE outbox SET status = 'sending', attempts = ?, lease_owner = ?, lease_until = ?, updated_at = ? WHERE customer_id = ? AND id = ?`, [
@@ -108,8 +123,37 @@ async function claim(options: SendOutboxOptions, now: number, limit: number): Pr
         r.id,
       ]);
     }
-    return rows;
+    return claimed;
   });
+}
+
+const NO_LEDGER: LedgerView = { sendTimes: () => [], spend: () => 0 };
+
+/**
+ * The policy gate again at send time, for what can have changed since the step queued the message: the address,
+ * consent (an unsubscribe or complaint in between) and quiet hours (a backlog or a retry ran into them). Caps
+ * and budgets are not re-judged: the message's ledger row, written with the step, already holds its place.
+ */
+async function sendTimeGates(trx: Knex.Transaction, options: SendOutboxOptions, rows: readonly OutboxRow[], now: number): Promise<Map<string, GateDecision>> {
+  const out = new Map<string, GateDecision>();
+  if (rows.length === 0) return out;
+  const ids = [...new Set(rows.map((r) => r.customer_id))];
+  const profiles = new Map(
+    ((await trx.raw(`SELECT id, attributes FROM customers WHERE id = ANY(?::text[])`, [ids])).rows as { id: string; attributes: Record<string, unknown> }[]).map((r) => [r.id, r.attributes ?? {}]),
+  );
+  const consents = await loadConsents(trx, ids, now);
+  for (const r of rows) {
+    const project = await options.projects.version(r.config_version);
+    const channel = project.channels.get(r.channel);
+    if (!channel) continue; // attempt() reports the unknown reference
+    const journey = project.journeys.get(r.journey);
+    const profile = withConsents(project, profiles.get(r.customer_id) ?? {}, consents.get(r.customer_id));
+    out.set(
+      r.id,
+      checkSend({ at: now, channel, class: r.class, policy: project.policies.get(journey?.policy ?? 'default'), profile, timezone: timezoneOf(project, profile), ledger: NO_LEDGER, cost: 0, inCascade: true }),
+    );
+  }
+  return out;
 }
 
 async function recoverExpired(trx: Knex.Transaction, options: SendOutboxOptions, now: number): Promise<number> {
