@@ -123,3 +123,17 @@ describe.each(backendNames())('herald engine start on %s', (name) => {
     expect(await count(store, 'activations', `who = 'ci'`)).toBe(1);
   });
 });
+
+describe('herald engine start flags', () => {
+  it.each([
+    ['--tick', '5', '--tick 5 is not a whole number of milliseconds ≥ 10'],
+    ['--send-lease', 'soon', '--send-lease soon is not a whole number of milliseconds ≥ 100'],
+    ['--timer-lease', '1.5', '--timer-lease 1.5 is not a whole number of milliseconds ≥ 100'],
+  ])('refuses %s %s with a code, exit 64 and no stack', async (flag, value, message) => {
+    const r = await herald(['engine', 'start', flag, value], { cwd: REPO, env: { HERALD_API_TOKEN: 't' } });
+    expect(r.code).toBe(64);
+    expect(r.stderr).toContain('HER7008');
+    expect(r.stderr).toContain(message);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+});

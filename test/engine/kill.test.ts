@@ -10,10 +10,10 @@ import { describe, expect, it } from 'vitest';
 import { messageIdFor } from '../../src/channels/smtp.js';
 import { signWebhookBody } from '../../src/channels/webhook-signature.js';
 import { parseMail } from '../channels/support.js';
-import { BASE_CHANNELS, makeProject } from '../support/project-fixture.js';
+import { makeProject } from '../support/project-fixture.js';
 import { backendNames, rows, useBackend } from './support/backends.js';
 import { herald } from './support/cli.js';
-import { prng, startEngineProcess, startGateway, startSlowSmtp } from './support/processes.js';
+import { CHANNELS_WITH_FROM, prng, startEngineProcess, startGateway, startSlowSmtp } from './support/processes.js';
 
 const TOKEN = 'kill-test';
 const RECEIPT_SECRET = 'whsec-kill';
@@ -54,7 +54,7 @@ for (const name of backendNames()) {
       const db = await backend.cliDatabase();
       const smtp = await startSlowSmtp(150);
       const gateway = await startGateway(100);
-      const dir = makeProject({ 'journey.yaml': JOURNEY, 'channels.yaml': BASE_CHANNELS.replace('  type: email\n', '  type: email\n  from: shop@example.com\n') });
+      const dir = makeProject({ 'journey.yaml': JOURNEY, 'channels.yaml': CHANNELS_WITH_FROM });
       const env = {
         HERALD_API_TOKEN: TOKEN,
         HERALD_RECEIPT_SECRET_SMS: RECEIPT_SECRET,

@@ -4,10 +4,10 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseMail } from '../channels/support.js';
-import { BASE_CHANNELS, makeProject } from '../support/project-fixture.js';
+import { makeProject } from '../support/project-fixture.js';
 import { backendNames, rows, useBackend } from './support/backends.js';
 import { herald } from './support/cli.js';
-import { startEngineProcess, startGateway, startSlowSmtp } from './support/processes.js';
+import { CHANNELS_WITH_FROM, startEngineProcess, startGateway, startSlowSmtp } from './support/processes.js';
 
 const TOKEN = 'replicas';
 const CUSTOMERS = 240;
@@ -37,7 +37,7 @@ describe.runIf(backendNames().includes('postgres'))('two engine processes on one
     const db = await backend.cliDatabase();
     const smtp = await startSlowSmtp(20);
     const gateway = await startGateway(10);
-    const dir = makeProject({ 'journey.yaml': JOURNEY, 'channels.yaml': BASE_CHANNELS.replace('  type: email\n', '  type: email\n  from: shop@example.com\n') });
+    const dir = makeProject({ 'journey.yaml': JOURNEY, 'channels.yaml': CHANNELS_WITH_FROM });
     const env = { HERALD_API_TOKEN: TOKEN, SMTP_URL: `smtp://127.0.0.1:${smtp.port}`, SMS_URL: gateway.url, SMS_TOKEN: 'gw', DATABASE_URL: '' };
     const applied = await herald(['apply', dir, ...db.args], { cwd: path.dirname(dir), env });
     expect(applied.code, applied.stderr).toBe(0);

@@ -6,6 +6,10 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SMTPServer } from 'smtp-server';
+import { BASE_CHANNELS } from '../../support/project-fixture.js';
+
+/** The fixture's channels with a sender address, so the SMTP provider can be built from the environment. */
+export const CHANNELS_WITH_FROM = BASE_CHANNELS.replace('  type: email\n', '  type: email\n  from: shop@example.com\n');
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, '../../..');
