@@ -13,6 +13,7 @@ import {
   applyConfig,
   buildServer,
   collectConfigFiles,
+  ingestWithEntry,
   manualClock,
   processEvents,
   sendOutbox,
@@ -165,10 +166,12 @@ export interface EntryEvent {
 /**
  * (a) HTTP ingest with journey entry: batches POSTed one at a time while `drainers` worker loops (processEvents,
  * as the engine's worker runs it; several are replicas sharing the queue through SKIP LOCKED) drain the event
- * queue into runs, outbox and ledger rows. The time runs from the first POST until the queue is empty.
+ * queue into runs, outbox and ledger rows. `atIngest`: the server enters each batch in its ingest transaction,
+ * as `herald engine start` does by default (ingestWithEntry); otherwise ingest only queues and the workers do
+ * all the entering. The time runs from the first POST until the queue is empty.
  * Baseline: a plain batched INSERT of the same rows in this run.
  */
-export async function benchIngestWithEntry(store: OpenedStore, project: Project, events: EntryEvent[], batch: number, drainers: number): Promise<{ plainSec: number; entrySec: number; runs: number; outbox: number }> {
+export async function benchIngestWithEntry(store: OpenedStore, project: Project, events: EntryEvent[], batch: number, drainers: number, atIngest: boolean): Promise<{ plainSec: number; entrySec: number; runs: number; outbox: number }> {
   const clock = manualClock('2024-01-02T12:00:00Z');
   await resetTables(store);
   await applyConfig(store, collectConfigFiles(project), { who: 'bench', project, clock });
@@ -185,10 +188,11 @@ export async function benchIngestWithEntry(store: OpenedStore, project: Project,
   });
   await store.db.raw('TRUNCATE events');
 
-  const app = await buildServer({ store, token: TOKEN, clock, logLevel: 'silent', dataModel: () => project.model });
+  const projects = storeProjectLoader(store);
+  const storeEvents = atIngest ? async (evs: Parameters<typeof ingestWithEntry>[1], at: number) => (await ingestWithEntry({ store, projects, clock }, evs, at)).outcomes : undefined;
+  const app = await buildServer({ store, token: TOKEN, clock, logLevel: 'silent', dataModel: () => project.model, storeEvents });
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
   const bodies = slices(events).map((b) => JSON.stringify({ events: b }));
-  const projects = storeProjectLoader(store);
   let ingesting = true;
   const entrySec = await timed(async () => {
     const drain = Promise.all(

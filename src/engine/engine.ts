@@ -9,6 +9,11 @@ import { buildServer, type CommittedEvent, type EngineServer } from './http/buil
 import { createMetrics } from './http/metrics.js';
 import type { Store } from './store/open-store.js';
 import { startWorker, type Worker, type WorkerOptions } from './worker/worker.js';
+import { ingestWithEntry } from './worker/ingest-entry.js';
+import { storeProjectLoader } from './worker/projects.js';
+import { insertEvents, type EventOutcome } from './ingest/write-ingest.js';
+import type { ValidEvent } from './ingest/validate-input.js';
+import { isConnectionError } from './store/open-store.js';
 
 export interface EngineOptions {
   store: Store;
@@ -26,6 +31,11 @@ export interface EngineOptions {
   maxBatch?: number;
   /** Starts the durable journey worker with this engine (stopped by close()); ingest wakes it. */
   worker?: Omit<WorkerOptions, 'store' | 'clock'>;
+  /**
+   * With a worker: enter ingested events into journeys in the ingest transaction (default true), instead of
+   * queueing them for the worker's next round. Either way the same code offers them (offerBatch).
+   */
+  entryAtIngest?: boolean;
   /** Per channel: the secret(s) providers sign receipts with (POST /v1/receipts/:channel). */
   receiptSecrets?: Readonly<Record<string, string | readonly string[]>>;
   /** Signs unsubscribe tokens; enables POST/GET /u/:token. */
@@ -63,10 +73,26 @@ export async function startEngine(options: EngineOptions): Promise<RunningEngine
           await options.onEvents?.(events);
         }
       : undefined;
+  const clock = options.clock ?? systemClock;
+  const projects = options.worker?.projects ?? storeProjectLoader(options.store);
+  const storeEvents =
+    options.worker && options.entryAtIngest !== false
+      ? async (events: readonly ValidEvent[], receivedAt: number): Promise<EventOutcome[]> => {
+          try {
+            return (await ingestWithEntry({ store: options.store, projects, clock }, events, receivedAt)).outcomes;
+          } catch (error) {
+            if (isConnectionError(error)) throw error;
+            // Nothing of the failed transaction stayed; stored queued, the batch gets the worker's retries.
+            server.log.error({ err: error }, 'entry at ingest failed; the batch is queued for the worker');
+            return insertEvents(options.store.db, events, receivedAt);
+          }
+        }
+      : undefined;
   const server = await buildServer({
     store: options.store,
+    storeEvents,
     token: options.token,
-    clock: options.clock ?? systemClock,
+    clock,
     onEvents,
     dataModel: () => current?.project.model,
     metrics,
@@ -109,7 +135,7 @@ export async function startEngine(options: EngineOptions): Promise<RunningEngine
 
   const address = await server.listen({ port: options.port ?? DEFAULT_PORT, host: options.host ?? '127.0.0.1' });
   const port = (server.server.address() as { port: number }).port;
-  if (options.worker) worker = startWorker({ ...options.worker, store: options.store, clock: options.clock ?? systemClock, onError: options.worker.onError ?? ((error) => log.error({ err: error }, 'worker tick failed')) });
+  if (options.worker) worker = startWorker({ ...options.worker, projects, store: options.store, clock, onError: options.worker.onError ?? ((error) => log.error({ err: error }, 'worker tick failed')) });
   let closing: Promise<void> | undefined;
   return {
     server,

@@ -8,7 +8,7 @@ import type { DataModel } from '../../model/data-model.js';
 import { systemClock, type Clock } from '../clock.js';
 import { ENGINE_CODE, type EngineCode } from '../codes.js';
 import { isEngineError } from '../errors.js';
-import { insertEvents, upsertCustomers } from '../ingest/write-ingest.js';
+import { insertEvents, upsertCustomers, type EventOutcome } from '../ingest/write-ingest.js';
 import { validateCustomers, validateEvents, type IngestProblem, type ValidEvent } from '../ingest/validate-input.js';
 import { readQueueDepths } from '../queue-depths.js';
 import { isConnectionError, type Store } from '../store/open-store.js';
@@ -33,6 +33,11 @@ export interface ServerOptions {
    * unprocessed (events.processed_at IS NULL) for the worker to sweep. close() waits for pending calls.
    */
   onEvents?: (events: readonly CommittedEvent[]) => void | Promise<void>;
+  /**
+   * Stores a validated batch (default: insertEvents, queued for the worker). The engine passes entry at ingest
+   * (worker/ingest-entry.ts), which commits the batch's journey entries with it.
+   */
+  storeEvents?: (events: readonly ValidEvent[], receivedAt: number) => Promise<EventOutcome[]>;
   /** The active configuration's data model; ingest checks types and props against it when present. */
   dataModel?: () => DataModel | undefined;
   metrics?: EngineMetrics;
@@ -153,9 +158,8 @@ export async function buildServer(options: ServerOptions): Promise<EngineServer>
     const checked = validateEvents(request.body, options.dataModel?.(), { maxBatch });
     if (checked.errors.length) return refuse(reply, statusOf(checked.errors), checked.errors);
     const receivedAt = clock.now();
-    // One INSERT statement: it commits (autocommit) before the query returns, so the reply below is sent
-    // only for committed rows; an explicit BEGIN/COMMIT would add two round trips and no safety.
-    const outcomes = await insertEvents(store.db, checked.value, receivedAt);
+    // Committed before the reply: one autocommitted INSERT, or entry at ingest's transaction.
+    const outcomes = await (options.storeEvents ?? ((events, at) => insertEvents(store.db, events, at)))(checked.value, receivedAt);
     const committed: CommittedEvent[] = [];
     for (const o of outcomes) if (o.inserted) committed.push({ ...o.event, receivedAt });
     metrics.eventsIngested.inc(committed.length);

@@ -18,6 +18,19 @@ export interface EventOutcome {
  */
 export async function insertEvents(db: Queryable, events: readonly ValidEvent[], receivedAt: number): Promise<EventOutcome[]> {
   if (events.length === 0) return [];
+  const result = await db.raw(
+    `INSERT INTO events (customer_id, id, type, ts, props, received_at)
+     SELECT c, i, t, s, p, ?::timestamptz
+       FROM unnest(?::text[], ?::text[], ?::text[], ?::timestamptz[], ?::jsonb[]) AS x(c, i, t, s, p)
+     ON CONFLICT (customer_id, id) DO NOTHING
+     RETURNING customer_id, id`,
+    [new Date(receivedAt).toISOString(), ...eventColumns(events)],
+  );
+  return eventOutcomes(events, result.rows as { customer_id: string; id: string }[]);
+}
+
+/** The events as the five arrays (customer_id, id, type, ts, props) an unnest() INSERT binds. */
+export function eventColumns(events: readonly ValidEvent[]): [string[], string[], string[], string[], string[]] {
   const n = events.length;
   const customerIds = new Array<string>(n);
   const ids = new Array<string>(n);
@@ -32,16 +45,13 @@ export async function insertEvents(db: Queryable, events: readonly ValidEvent[],
     ts[i] = new Date(e.ts).toISOString();
     props[i] = JSON.stringify(e.props);
   }
-  const result = await db.raw(
-    `INSERT INTO events (customer_id, id, type, ts, props, received_at)
-     SELECT c, i, t, s, p, ?::timestamptz
-       FROM unnest(?::text[], ?::text[], ?::text[], ?::timestamptz[], ?::jsonb[]) AS x(c, i, t, s, p)
-     ON CONFLICT (customer_id, id) DO NOTHING
-     RETURNING customer_id, id`,
-    [new Date(receivedAt).toISOString(), customerIds, ids, types, ts, props],
-  );
+  return [customerIds, ids, types, ts, props];
+}
+
+/** Per input in order, whether the INSERT … RETURNING customer_id, id stored it. */
+export function eventOutcomes(events: readonly ValidEvent[], returned: readonly { customer_id: string; id: string }[]): EventOutcome[] {
   const fresh = new Set<string>();
-  for (const row of result.rows as { customer_id: string; id: string }[]) fresh.add(keyOf(row.customer_id, row.id));
+  for (const row of returned) fresh.add(keyOf(row.customer_id, row.id));
   // A key inserted by this statement counts once: its first occurrence in the batch is the inserted one.
   return events.map((event) => {
     const key = keyOf(event.customerId, event.id);

@@ -13,6 +13,8 @@ import type { LedgerView } from '../../core/policy-gate.js';
 import type { CompiledExpression, EvalEnv } from '../../expr/api.js';
 import type { AggregateInput, InputSpec, InputValue } from '../../model/inputs.js';
 import { countSmsSegments, renderMessage, type RenderContext } from '../../templates/index.js';
+import type { RunState } from '../../core/types.js';
+import type { StoredRun } from './runs.js';
 
 export type Db = Knex | Knex.Transaction;
 
@@ -314,15 +316,50 @@ export async function loadStepData(db: Db, projects: Iterable<Project>, customer
   return { ledger: await LedgerSnapshot.load(db, ledgerWindows(projects), customerIds, at), consents: await loadConsents(db, customerIds, at) };
 }
 
+/** An event as the worker offers it: from the queue (claimed) or from ingest (at-ingest entry). */
+export interface OfferedEvent {
+  customerId: string;
+  id: string;
+  type: string;
+  ts: number;
+  props: Record<string, unknown>;
+}
+
+/** Everything a batch of event offers reads, for its customers at one instant. */
+export interface BatchData {
+  customers: Map<string, CustomerData>;
+  data: StepData;
+  /** Every run of each customer (all ids asked for are keys), ordered by entry; locked FOR UPDATE. */
+  runs: Map<string, StoredRun[]>;
+  /** The customers' queued events claimed by this read (marked processed), when `claimQueued` was asked for. */
+  claimed: OfferedEvent[];
+}
+
 /**
- * A batch's customers and step data in one statement (one round trip instead of five): profile, events
- * (ascending by ts, id), latest consents and capped sends as JSON per customer, the budgets' spend once.
+ * A batch's customers, runs and step data in one statement (one round trip instead of seven): profile,
+ * events (ascending by ts, id), runs (locked, so a timer claim skips them until commit), latest consents and
+ * capped sends as JSON per customer, the budgets' spend once. With `claimQueued`, the customers' events still
+ * in the queue are claimed and marked processed in the same statement (SKIP LOCKED: those a queue claim holds
+ * are that claim's), so a customer's older queued events are offered with the newer ones, in time order.
+ * The caller holds the customers' advisory locks.
  */
-export async function loadBatch(db: Db, projects: Iterable<Project>, customerIds: readonly string[], at: number): Promise<{ customers: Map<string, CustomerData>; data: StepData }> {
-  const windows = ledgerWindows(projects);
+export async function loadBatch(db: Db, windows: ReturnType<typeof ledgerWindows>, customerIds: readonly string[], at: number, options: { claimQueued?: boolean } = {}): Promise<BatchData> {
+  const ids = [...customerIds];
   const rows = (
     await db.raw(
-      `WITH spend AS (
+      `WITH queued AS (
+         UPDATE events SET processed_at = ?::timestamptz
+          WHERE ?::boolean AND (customer_id, id) IN (
+            SELECT customer_id, id FROM events WHERE customer_id = ANY(?::text[]) AND processed_at IS NULL FOR UPDATE SKIP LOCKED)
+         RETURNING customer_id, id, type, ts, props),
+       queued_by AS (
+         SELECT customer_id, json_agg(json_build_array(id, type, trunc(extract(epoch FROM ts) * 1000)::float8, props)) AS list FROM queued GROUP BY customer_id),
+       locked_runs AS (
+         SELECT customer_id, run_id, journey, config_version, state, entered_at FROM runs WHERE customer_id = ANY(?::text[]) FOR UPDATE),
+       runs_by AS (
+         SELECT customer_id, json_agg(json_build_array(run_id, journey, config_version, state, trunc(extract(epoch FROM entered_at) * 1000)::float8) ORDER BY entered_at, run_id) AS list
+           FROM locked_runs GROUP BY customer_id),
+       spend AS (
          SELECT coalesce(json_agg((SELECT coalesce(sum(l.cost), 0)::float8 FROM ledger l WHERE l.channel = x.channel AND l.at > x.since AND l.at <= ? AND l.cost > 0) ORDER BY x.i), '[]') AS spent
            FROM unnest(?::text[], ?::timestamptz[]) WITH ORDINALITY AS x(channel, since, i))
        SELECT u.id, c.attributes,
@@ -331,9 +368,15 @@ export async function loadBatch(db: Db, projects: Iterable<Project>, customerIds
                  SELECT DISTINCT ON (channel) channel, granted FROM consents WHERE customer_id = u.id AND at <= ? ORDER BY channel, at DESC, recorded_at DESC) AS k) AS consents,
               CASE WHEN ?::boolean THEN (SELECT json_agg(json_build_array(l.channel, trunc(extract(epoch FROM l.at) * 1000)::float8) ORDER BY l.at)
                  FROM ledger l WHERE l.customer_id = u.id AND l.class = 'marketing' AND l.at > ? AND l.at <= ?) END AS sends,
-              (SELECT spent FROM spend) AS spent
-         FROM unnest(?::text[]) AS u(id) LEFT JOIN customers c ON c.id = u.id`,
+              (SELECT spent FROM spend) AS spent,
+              r.list AS runs,
+              q.list AS queued
+         FROM unnest(?::text[]) AS u(id) LEFT JOIN customers c ON c.id = u.id LEFT JOIN runs_by r ON r.customer_id = u.id LEFT JOIN queued_by q ON q.customer_id = u.id`,
       [
+        new Date(at),
+        options.claimQueued === true,
+        ids,
+        ids,
         new Date(at),
         windows.budgets.map((b) => b.channel),
         windows.budgets.map((b) => new Date(at - b.perMs).toISOString()),
@@ -341,7 +384,7 @@ export async function loadBatch(db: Db, projects: Iterable<Project>, customerIds
         windows.capMs > 0,
         new Date(at - windows.capMs),
         new Date(at),
-        [...customerIds],
+        ids,
       ],
     )
   ).rows as {
@@ -351,18 +394,24 @@ export async function loadBatch(db: Db, projects: Iterable<Project>, customerIds
     consents: [string, boolean][] | null;
     sends: [string, number][] | null;
     spent: number[];
+    runs: [string, string, string, RunState, number][] | null;
+    queued: [string, string, number, Record<string, unknown> | null][] | null;
   }[];
   const customers = new Map<string, CustomerData>();
   const consents = new Map<string, { channel: string; granted: boolean }[]>();
   const sends = new Map<string, { channel: string; at: number }[]>();
+  const runs = new Map<string, StoredRun[]>();
+  const claimed: OfferedEvent[] = [];
   let spent: number[] = [];
   for (const r of rows) {
     customers.set(r.id, { id: r.id, profile: r.attributes ?? {}, events: (r.events ?? []).map(([id, type, ts, props]) => ({ id, type, ts: Number(ts), props: props ?? {} })) });
     if (r.consents) consents.set(r.id, r.consents.map(([channel, granted]) => ({ channel, granted })));
     sends.set(r.id, (r.sends ?? []).map(([channel, t]) => ({ channel, at: Number(t) })));
+    runs.set(r.id, (r.runs ?? []).map(([runId, journey, configVersion, state, enteredAt]) => ({ customerId: r.id, runId, journey, configVersion, state, enteredAt: Number(enteredAt) })));
+    for (const [id, type, ts, props] of r.queued ?? []) claimed.push({ customerId: r.id, id, type, ts: Number(ts), props: props ?? {} });
     spent = r.spent;
   }
-  return { customers, data: { ledger: LedgerSnapshot.of(at, windows.budgets, spent, sends), consents } };
+  return { customers, runs, claimed, data: { ledger: LedgerSnapshot.of(at, windows.budgets, spent, sends), consents } };
 }
 
 /** The step context from data read up front (`data.ledger.at` must be the step's instant). */

@@ -14,9 +14,10 @@ import type { JourneyDef, Project } from '../../config/model.js';
 import { listensForGoal } from '../../core/journey-step.js';
 import type { Clock } from '../clock.js';
 import type { Store } from '../store/open-store.js';
-import { isMember, loadBatch, testExpr, type CustomerData } from './customer-data.js';
+import type { Knex } from 'knex';
+import { isMember, ledgerWindows, loadBatch, testExpr, type CustomerData, type OfferedEvent } from './customer-data.js';
 import type { ProjectLoader } from './projects.js';
-import { canEnter, customerLockKey, customersRuns, enterJourney, RunWrites, stepInBatch, type StepBatch, type StoredRun } from './runs.js';
+import { canEnter, customerLockKey, enterInBatch, RunWrites, stepInBatch, type StepBatch, type StoredRun } from './runs.js';
 
 export { canEnter };
 
@@ -37,8 +38,8 @@ interface EventRow {
   customer_id: string;
   id: string;
   type: string;
-  ts: Date;
-  props: Record<string, unknown>;
+  ts: number;
+  props: Record<string, unknown> | null;
 }
 
 /** Thrown inside the transaction when a run steps on a version not loaded yet: loaded outside, then the batch is retried. */
@@ -52,32 +53,34 @@ class VersionsNeeded extends Error {
  * Versions each loader has handed out before a transaction. Inside one, a first load would ask the pool for a
  * second connection, which PGlite (one connection) can never give while the transaction holds its own.
  */
-const loadedVersions = new WeakMap<ProjectLoader, Set<string>>();
+const loadedVersions = new WeakMap<ProjectLoader, Map<string, Project>>();
+
+export type ActiveProject = { version: string; project: Project };
+
+/**
+ * Runs `body` in a transaction with the active version and every version loaded so far; when a run turns out
+ * to step on a version not loaded yet, the transaction is rolled back, the version loaded, and `body` retried.
+ */
+export async function withLoadedVersions<T>(options: { store: Store; projects: ProjectLoader }, active: ActiveProject, body: (trx: Knex.Transaction, loaded: ReadonlyMap<string, Project>) => Promise<T>): Promise<T> {
+  let loaded = loadedVersions.get(options.projects);
+  if (!loaded) loadedVersions.set(options.projects, (loaded = new Map()));
+  loaded.set(active.version, active.project);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await options.store.db.transaction((trx) => body(trx, loaded));
+    } catch (error) {
+      if (!(error instanceof VersionsNeeded) || attempt >= 2) throw error;
+      for (const v of error.versions) loaded.set(v, await options.projects.version(v));
+    }
+  }
+}
 
 export async function processEvents(options: ProcessEventsOptions): Promise<ProcessEventsResult> {
   const active = await options.projects.active();
   // Nothing active: events wait in the queue for the first configuration.
   if (!active) return { events: 0, entered: 0, sends: 0 };
-  let loaded = loadedVersions.get(options.projects);
-  if (!loaded) loadedVersions.set(options.projects, (loaded = new Set()));
-  loaded.add(active.version);
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await processBatch(options, active, loaded);
-    } catch (error) {
-      if (!(error instanceof VersionsNeeded) || attempt >= 2) throw error;
-      for (const v of error.versions) {
-        await options.projects.version(v);
-        loaded.add(v);
-      }
-    }
-  }
-}
-
-async function processBatch(options: ProcessEventsOptions, active: { version: string; project: Project }, loaded: ReadonlySet<string>): Promise<ProcessEventsResult> {
-  const result: ProcessEventsResult = { events: 0, entered: 0, sends: 0 };
   const now = options.clock.now();
-  await options.store.db.transaction(async (trx) => {
+  return withLoadedVersions(options, active, async (trx, loaded) => {
     // Claimed and marked processed in one statement: both commit with the batch's runs or not at all. The
     // customers are created (an event may come before, or without, its POST /v1/customers: refresh and cron
     // sweeps walk the customers table) and locked in the database's id order, the order sweeps lock in, so
@@ -96,54 +99,59 @@ async function processBatch(options: ProcessEventsOptions, active: { version: st
            ON CONFLICT (id) DO NOTHING),
          locked AS (
            SELECT count(pg_advisory_xact_lock(${customerLockKey('s.id')})) AS n FROM (SELECT DISTINCT customer_id AS id FROM claimed ORDER BY id) AS s)
-         SELECT claimed.*, (SELECT n FROM locked) AS locked FROM claimed`,
+         SELECT claimed.customer_id, claimed.id, claimed.type, trunc(extract(epoch FROM claimed.ts) * 1000)::float8 AS ts, claimed.props, (SELECT n FROM locked) AS locked FROM claimed`,
         [new Date(now), options.batchSize ?? 500, new Date(now), new Date(now)],
       )
     ).rows as EventRow[];
-    if (claimed.length === 0) return;
-    const byCustomer = new Map<string, EventRow[]>();
-    for (const e of claimed) {
-      const list = byCustomer.get(e.customer_id);
-      if (list) list.push(e);
-      else byCustomer.set(e.customer_id, [e]);
-    }
-    const ids = [...byCustomer.keys()].sort();
-    const runs = await customersRuns(trx, ids);
-    const projects = new Map<string, Project>([[active.version, active.project]]);
-    const missing = new Set<string>();
-    for (const list of runs.values()) {
-      for (const run of list) {
-        if (projects.has(run.configVersion)) continue;
-        if (loaded.has(run.configVersion)) projects.set(run.configVersion, await options.projects.version(run.configVersion));
-        else missing.add(run.configVersion);
-      }
-    }
-    if (missing.size) throw new VersionsNeeded([...missing]);
-    const { customers, data } = await loadBatch(trx, projects.values(), ids, now);
-    const batch: StepBatch = { data, writes: new RunWrites(now) };
-    const journeys = [...active.project.journeys.values()].sort((x, y) => x.meta.name.localeCompare(y.meta.name));
-    // Customers in id order, each one's events in time order: the order the plan offers them in.
-    for (const customerId of ids) {
-      const customer = customers.get(customerId)!;
-      const mine = runs.get(customerId)!;
-      const events = byCustomer.get(customerId)!.sort((a, b) => new Date(a.ts).getTime() - new Date(b.ts).getTime() || a.id.localeCompare(b.id));
-      // Membership at `now` of one customer whose profile and events (all of them, this batch's included) were
-      // read before the first offer: the same answer for each of the customer's events, so computed once.
-      const members = new Map<string, boolean>();
-      for (const e of events) {
-        const r = await offerEvent(trx, { ...active, projects, journeys, batch, customer, members, runs: mine, now, type: e.type, props: e.props ?? {} });
-        result.entered += r.entered;
-        result.sends += r.sends;
-      }
-    }
-    await batch.writes.flush(trx);
-    result.events = claimed.length;
+    if (claimed.length === 0) return { events: 0, entered: 0, sends: 0 };
+    return offerBatch(trx, { active, loaded, now }, claimed.map((e) => ({ customerId: e.customer_id, id: e.id, type: e.type, ts: Number(e.ts), props: e.props ?? {} })));
   });
+}
+
+/**
+ * Offers events whose customers the transaction holds (locked, created) to their runs and to the journeys,
+ * and writes what the steps did: the part the queue and at-ingest entry (ingest-entry.ts) share. The
+ * customers' other queued events are claimed and offered too, so a customer's events go through in time order
+ * whichever path picks them up. `events.result` counts the offered events.
+ */
+export async function offerBatch(trx: Knex.Transaction, a: { active: ActiveProject; loaded: ReadonlyMap<string, Project>; now: number }, offered: readonly OfferedEvent[]): Promise<ProcessEventsResult> {
+  const { active, loaded, now } = a;
+  const result: ProcessEventsResult = { events: 0, entered: 0, sends: 0 };
+  const byCustomer = new Map<string, OfferedEvent[]>();
+  const add = (e: OfferedEvent) => {
+    const list = byCustomer.get(e.customerId);
+    if (list) list.push(e);
+    else byCustomer.set(e.customerId, [e]);
+  };
+  for (const e of offered) add(e);
+  const ids = [...byCustomer.keys()].sort();
+  const read = await loadBatch(trx, ledgerWindows(loaded.values()), ids, now, { claimQueued: true });
+  for (const e of read.claimed) add(e);
+  const missing = new Set<string>();
+  for (const list of read.runs.values()) for (const run of list) if (!loaded.has(run.configVersion)) missing.add(run.configVersion);
+  if (missing.size) throw new VersionsNeeded([...missing]);
+  const batch: StepBatch = { data: read.data, writes: new RunWrites(now) };
+  const journeys = [...active.project.journeys.values()].sort((x, y) => x.meta.name.localeCompare(y.meta.name));
+  // Customers in id order, each one's events in time order: the order the plan offers them in.
+  for (const customerId of ids) {
+    const customer = read.customers.get(customerId)!;
+    const mine = read.runs.get(customerId)!;
+    const events = byCustomer.get(customerId)!.sort((x, y) => x.ts - y.ts || x.id.localeCompare(y.id));
+    // Membership at `now` of one customer whose profile and events (all of them, this batch's included) were
+    // read before the first offer: the same answer for each of the customer's events, so computed once.
+    const members = new Map<string, boolean>();
+    for (const e of events) {
+      const r = offerEvent({ ...active, projects: loaded, journeys, batch, customer, members, runs: mine, now, type: e.type, props: e.props });
+      result.entered += r.entered;
+      result.sends += r.sends;
+    }
+    result.events += events.length;
+  }
+  await batch.writes.flush(trx);
   return result;
 }
 
-async function offerEvent(
-  trx: Parameters<typeof enterJourney>[0],
+function offerEvent(
   a: {
     version: string;
     project: Project;
@@ -158,7 +166,7 @@ async function offerEvent(
     type: string;
     props: Record<string, unknown>;
   },
-): Promise<{ entered: number; sends: number }> {
+): { entered: number; sends: number } {
   const { customer, runs, now } = a;
   let entered = 0;
   let sends = 0;
@@ -184,7 +192,7 @@ async function offerEvent(
     } else {
       continue;
     }
-    const out = await enterJourney(trx, { project: a.project, version: a.version, journey, customer, runs, now, event, batch: a.batch });
+    const out = enterInBatch(a.batch, { project: a.project, version: a.version, journey, customer, runs, now, event });
     if (!out) continue;
     entered++;
     sends += out.sends;

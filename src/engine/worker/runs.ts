@@ -217,32 +217,41 @@ export function canEnter(journey: JourneyDef, runs: readonly StoredRun[], at: nu
   return mayEnter(journey, { active: mine.some((r) => r.state.status === 'active'), lastEntryAt: mine.length ? Math.max(...mine.map((r) => r.enteredAt)) : undefined }, at);
 }
 
+interface EnterArgs {
+  project: Project;
+  version: string;
+  journey: JourneyDef;
+  customer: CustomerData;
+  runs: StoredRun[];
+  now: number;
+  event?: { type: string; props: Record<string, unknown> };
+}
+
 /**
  * Starts a run of `journey` for the customer at `now` (the caller checked the entry condition and holds the
  * customer lock) and appends it to `runs`. Returns undefined when a run with the same id (same journey,
  * customer and instant) exists already: an event and a sweep at one instant enter once.
  */
-export async function enterJourney(
-  trx: Knex.Transaction,
-  args: {
-    project: Project;
-    version: string;
-    journey: JourneyDef;
-    customer: CustomerData;
-    runs: StoredRun[];
-    now: number;
-    event?: { type: string; props: Record<string, unknown> };
-    /** A batch's reads and writes (process-events.ts); without it the step reads and writes on its own. */
-    batch?: StepBatch;
-  },
-): Promise<StepOutcome | undefined> {
+export async function enterJourney(trx: Knex.Transaction, args: EnterArgs & { /** A batch's reads and writes; without it the step reads and writes on its own. */ batch?: StepBatch }): Promise<StepOutcome | undefined> {
+  if (args.batch) return enterInBatch(args.batch, args);
+  return enter(args, (step) => stepAndPersist(trx, step));
+}
+
+/** enterJourney within a batch (process-events.ts): no round trip, so no promise per offer. */
+export function enterInBatch(batch: StepBatch, args: EnterArgs): StepOutcome | undefined {
+  return enter(args, (step) => stepInBatch(batch, step));
+}
+
+function enter<T extends StepOutcome | Promise<StepOutcome>>(args: EnterArgs, step: (s: StepArgs) => T): T | undefined {
   const { journey, customer, now } = args;
   const fresh = newRunState(journey, customer.id, now);
   if (args.runs.some((r) => r.runId === fresh.runId)) return undefined;
-  const step: StepArgs = { project: args.project, version: args.version, journey, customer, previous: fresh, input: { kind: 'enter', at: now, event: args.event }, now, isNew: true };
-  const out = args.batch ? stepInBatch(args.batch, step) : await stepAndPersist(trx, step);
-  args.runs.push({ customerId: customer.id, runId: fresh.runId, journey: journey.meta.name, configVersion: args.version, state: out.state, enteredAt: now });
-  return out;
+  const out = step({ project: args.project, version: args.version, journey, customer, previous: fresh, input: { kind: 'enter', at: now, event: args.event }, now, isNew: true });
+  const record = (o: StepOutcome) => {
+    args.runs.push({ customerId: customer.id, runId: fresh.runId, journey: journey.meta.name, configVersion: args.version, state: o.state, enteredAt: now });
+    return o;
+  };
+  return (out instanceof Promise ? out.then(record) : record(out as StepOutcome)) as T;
 }
 
 /** Reads done for a whole batch at one instant, and the writes its steps queue until the batch ends. */

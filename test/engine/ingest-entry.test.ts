@@ -1,0 +1,163 @@
+// Journey entry at ingest, on both backends, through the engine's real HTTP server: a POSTed batch is answered
+// with its runs, outbox and ledger rows committed (no worker round in between), and it never passes through
+// the event queue. The queue still carries what entry at ingest cannot take: batches ingested while nothing
+// is active, batches whose entry transaction failed, and (claimed along) a customer's older queued events.
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createProvider, type ChannelProvider } from '../../src/channels/index.js';
+import { loadProject } from '../../src/config/build-project.js';
+import type { ChannelDef } from '../../src/config/model.js';
+import { isHeldOut } from '../../src/core/journey-step.js';
+import { manualClock } from '../../src/engine/clock.js';
+import { collectConfigFiles } from '../../src/engine/config-files.js';
+import { applyConfig } from '../../src/engine/config-versions.js';
+import { startEngine, type RunningEngine } from '../../src/engine/engine.js';
+import { insertEvents } from '../../src/engine/ingest/write-ingest.js';
+import type { OpenedStore } from '../../src/engine/store/index.js';
+import { processEvents, storeProjectLoader, type ProjectLoader } from '../../src/engine/worker/index.js';
+import { backendNames, rows, useBackend } from './support/backends.js';
+
+const TOKEN = 'entry-test';
+const loaded = loadProject([path.resolve('campaigns')]);
+if (!loaded.project) throw new Error('campaigns/ does not load');
+const project = loaded.project;
+const welcome = project.journeys.get('welcome')!;
+const treated = Array.from({ length: 50 }, (_, i) => `e-${i}`).filter((id) => !isHeldOut(welcome, id));
+
+function logProviders(): (c: ChannelDef) => ChannelProvider {
+  const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'herald-entry-')), 'out.ndjson');
+  return (c) => createProvider({ ...c, provider: { ...c.provider, kind: 'log', path: file, idempotent: true } }, {});
+}
+
+const engines: RunningEngine[] = [];
+afterEach(async () => {
+  while (engines.length) await engines.pop()!.close();
+});
+
+async function engine(store: OpenedStore, clock: ReturnType<typeof manualClock>, extra: { projects?: ProjectLoader; entryAtIngest?: boolean } = {}): Promise<RunningEngine> {
+  // The worker runs no timer (intervalMs 0) and takes no events off the queue in the rounds ingest wakes it
+  // for (maxEventBatches 0): whatever is entered was entered by the request; processEvents below stands in
+  // for the worker's event step.
+  const e = await startEngine({
+    store,
+    token: TOKEN,
+    port: 0,
+    clock,
+    logLevel: 'silent',
+    configPollMs: 0,
+    entryAtIngest: extra.entryAtIngest,
+    worker: { providers: logProviders(), intervalMs: 0, maxEventBatches: 0, projects: extra.projects },
+  });
+  engines.push(e);
+  return e;
+}
+
+async function post(e: RunningEngine, route: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(`${e.url}${route}`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+const customer = (id: string) => ({ id, attributes: { email: `${id}@example.com`, email_opt_in: true, first_name: 'Ada', timezone: 'Europe/Berlin' } });
+const signup = (id: string, at: number) => ({ id: `signup-${id}`, customer_id: id, type: 'signup', ts: new Date(at).toISOString(), props: {} });
+
+for (const name of backendNames()) {
+  describe(`entry at ingest on ${name}`, () => {
+    const backend = useBackend(name);
+
+    it('answers a POST with the entries committed: runs, outbox and ledger rows before any worker round, events stored processed, a repeat entering nothing', async () => {
+      const store = await backend.clean();
+      const clock = manualClock('2024-03-04T10:00:00Z'); // 11:00 in Berlin: outside quiet hours
+      await applyConfig(store, collectConfigFiles(project), { who: 'test', project, clock });
+      const e = await engine(store, clock);
+      const [a, b] = treated;
+      expect((await post(e, '/v1/customers', { customers: [customer(a), customer(b)] })).status).toBe(200);
+      const res = await post(e, '/v1/events', { events: [signup(a, clock.now()), signup(b, clock.now())] });
+      expect(res).toMatchObject({ status: 200, body: { inserted: 2, duplicates: 0 } });
+      expect(await rows(store, `SELECT customer_id, journey, status FROM runs ORDER BY customer_id`)).toEqual([
+        { customer_id: a, journey: 'welcome', status: 'active' },
+        { customer_id: b, journey: 'welcome', status: 'active' },
+      ]);
+      expect(await rows(store, `SELECT customer_id, step, channel FROM outbox ORDER BY customer_id`)).toEqual([
+        { customer_id: a, step: 'hello', channel: 'email' },
+        { customer_id: b, step: 'hello', channel: 'email' },
+      ]);
+      expect(await rows(store, `SELECT count(*)::int AS n FROM ledger`)).toEqual([{ n: 2 }]);
+      expect(await rows(store, `SELECT count(*)::int AS n FROM events WHERE processed_at IS NULL`)).toEqual([{ n: 0 }]);
+      // The worker finds nothing left to enter.
+      expect(await processEvents({ store, projects: storeProjectLoader(store), clock })).toMatchObject({ events: 0 });
+      // A client retrying the same batch: stored once, entered once.
+      clock.advance(1000);
+      expect(await post(e, '/v1/events', { events: [signup(a, clock.now() - 1000)] })).toMatchObject({ status: 200, body: { inserted: 0, duplicates: 1 } });
+      expect(await rows(store, `SELECT count(*)::int AS n FROM runs`)).toEqual([{ n: 2 }]);
+    });
+
+    it("claims the customer's events still queued and offers them first, in time order", async () => {
+      const store = await backend.clean();
+      const clock = manualClock('2024-03-04T10:00:00Z');
+      await applyConfig(store, collectConfigFiles(project), { who: 'test', project, clock });
+      const e = await engine(store, clock);
+      const [a, other] = treated;
+      await post(e, '/v1/customers', { customers: [customer(a), customer(other)] });
+      // Queued the way a batch whose entry failed is stored: the signup waits for the worker.
+      await insertEvents(store.db, [{ customerId: a, id: 'signup-a', type: 'signup', ts: clock.now(), props: {} }, { customerId: other, id: 'signup-o', type: 'signup', ts: clock.now(), props: {} }], clock.now());
+      clock.advance(60_000);
+      const purchase = { id: 'p1', customer_id: a, type: 'purchase', ts: new Date(clock.now()).toISOString(), props: { order_id: 'o1', amount: 20, product_ids: ['P0001'] } };
+      expect((await post(e, '/v1/events', { events: [purchase] })).status).toBe(200);
+      // The queued signup entered welcome, then the purchase (its goal) converted the run, in one request.
+      expect(await rows(store, `SELECT customer_id, journey, status FROM runs ORDER BY customer_id, journey`)).toEqual([{ customer_id: a, journey: 'welcome', status: 'converted' }]);
+      expect(await rows(store, `SELECT customer_id, id FROM events WHERE processed_at IS NULL`)).toEqual([{ customer_id: other, id: 'signup-o' }]);
+      // The other customer's queued event is the worker's.
+      expect(await processEvents({ store, projects: storeProjectLoader(store), clock })).toMatchObject({ events: 1, entered: 1 });
+    });
+
+    it('queues events while no configuration is active; the worker enters them once one is', async () => {
+      const store = await backend.clean();
+      const clock = manualClock('2024-03-04T10:00:00Z');
+      const e = await engine(store, clock);
+      const [a] = treated;
+      await post(e, '/v1/customers', { customers: [customer(a)] });
+      expect((await post(e, '/v1/events', { events: [signup(a, clock.now())] })).status).toBe(200);
+      expect(await rows(store, `SELECT count(*)::int AS n FROM events WHERE processed_at IS NULL`)).toEqual([{ n: 1 }]);
+      expect(await rows(store, `SELECT count(*)::int AS n FROM runs`)).toEqual([{ n: 0 }]);
+      await applyConfig(store, collectConfigFiles(project), { who: 'test', project, clock });
+      expect(await processEvents({ store, projects: storeProjectLoader(store), clock })).toMatchObject({ events: 1, entered: 1 });
+    });
+
+    it('stores a batch queued when its entry transaction fails, answers 200, and the worker enters it later', async () => {
+      const store = await backend.clean();
+      const clock = manualClock('2024-03-04T10:00:00Z');
+      await applyConfig(store, collectConfigFiles(project), { who: 'test', project, clock });
+      const real = storeProjectLoader(store);
+      let failures = 1;
+      const flaky: ProjectLoader = {
+        active: async () => {
+          if (failures-- > 0) throw new Error('simulated failure while entering');
+          return real.active();
+        },
+        version: (v) => real.version(v),
+      };
+      const e = await engine(store, clock, { projects: flaky });
+      const [a] = treated;
+      await post(e, '/v1/customers', { customers: [customer(a)] });
+      expect(await post(e, '/v1/events', { events: [signup(a, clock.now())] })).toMatchObject({ status: 200, body: { inserted: 1 } });
+      expect(await rows(store, `SELECT count(*)::int AS n FROM events WHERE processed_at IS NULL`)).toEqual([{ n: 1 }]);
+      expect(await rows(store, `SELECT count(*)::int AS n FROM runs`)).toEqual([{ n: 0 }]);
+      expect(await processEvents({ store, projects: storeProjectLoader(store), clock })).toMatchObject({ events: 1, entered: 1 });
+      expect(await rows(store, `SELECT customer_id, journey FROM runs`)).toEqual([{ customer_id: a, journey: 'welcome' }]);
+    });
+
+    it('with entryAtIngest: false, only queues, and the worker enters', async () => {
+      const store = await backend.clean();
+      const clock = manualClock('2024-03-04T10:00:00Z');
+      await applyConfig(store, collectConfigFiles(project), { who: 'test', project, clock });
+      const e = await engine(store, clock, { entryAtIngest: false });
+      const [a] = treated;
+      await post(e, '/v1/customers', { customers: [customer(a)] });
+      await post(e, '/v1/events', { events: [signup(a, clock.now())] });
+      expect(await rows(store, `SELECT count(*)::int AS n FROM runs`)).toEqual([{ n: 0 }]);
+      expect(await processEvents({ store, projects: storeProjectLoader(store), clock })).toMatchObject({ events: 1, entered: 1 });
+    });
+  });
+}
