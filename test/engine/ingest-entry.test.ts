@@ -36,7 +36,7 @@ afterEach(async () => {
   while (engines.length) await engines.pop()!.close();
 });
 
-async function engine(store: OpenedStore, clock: ReturnType<typeof manualClock>, extra: { projects?: ProjectLoader; entryAtIngest?: boolean } = {}): Promise<RunningEngine> {
+async function engine(store: OpenedStore, clock: ReturnType<typeof manualClock>, extra: { projects?: ProjectLoader; entryAtIngest?: boolean | undefined } = {}): Promise<RunningEngine> {
   // The worker runs no timer (intervalMs 0) and takes no events off the queue in the rounds ingest wakes it
   // for (maxEventBatches 0): whatever is entered was entered by the request; processEvents below stands in
   // for the worker's event step.
@@ -47,7 +47,7 @@ async function engine(store: OpenedStore, clock: ReturnType<typeof manualClock>,
     clock,
     logLevel: 'silent',
     configPollMs: 0,
-    entryAtIngest: extra.entryAtIngest,
+    entryAtIngest: 'entryAtIngest' in extra ? extra.entryAtIngest : true,
     worker: { providers: logProviders(), intervalMs: 0, maxEventBatches: 0, projects: extra.projects },
   });
   engines.push(e);
@@ -146,6 +146,17 @@ for (const name of backendNames()) {
       expect(await rows(store, `SELECT count(*)::int AS n FROM runs`)).toEqual([{ n: 0 }]);
       expect(await processEvents({ store, projects: storeProjectLoader(store), clock })).toMatchObject({ events: 1, entered: 1 });
       expect(await rows(store, `SELECT customer_id, journey FROM runs`)).toEqual([{ customer_id: a, journey: 'welcome' }]);
+    });
+
+    it(`by default ${name === 'pglite' ? 'enters at ingest (the worker would wait for the one connection anyway)' : 'only queues (a worker on its own connection overlaps with ingest)'}`, async () => {
+      const store = await backend.clean();
+      const clock = manualClock('2024-03-04T10:00:00Z');
+      await applyConfig(store, collectConfigFiles(project), { who: 'test', project, clock });
+      const e = await engine(store, clock, { entryAtIngest: undefined });
+      const [a] = treated;
+      await post(e, '/v1/customers', { customers: [customer(a)] });
+      await post(e, '/v1/events', { events: [signup(a, clock.now())] });
+      expect(await rows(store, `SELECT count(*)::int AS n FROM runs`)).toEqual([{ n: name === 'pglite' ? 1 : 0 }]);
     });
 
     it('with entryAtIngest: false, only queues, and the worker enters', async () => {
