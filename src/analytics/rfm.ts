@@ -86,24 +86,66 @@ export function rfmAggregateSpecs(settings: RfmSettings): [AggregateInput, Aggre
 export function quintileScores(values: Float64Array, population: number): Uint8Array {
   const out = new Uint8Array(values.length);
   if (population === 0) return out;
-  const sorted = new Float64Array(population);
+  const ranked = new Float64Array(population);
   let k = 0;
-  for (let i = 0; i < values.length; i++) if (values[i] === values[i]) sorted[k++] = values[i];
-  sorted.sort();
+  for (let i = 0; i < values.length; i++) if (values[i] === values[i]) ranked[k++] = values[i];
+  // floor(5 * worse / N) >= s exactly when worse >= ceil(s * N / 5), that is when the value of that rank
+  // is below x (worse < N, so s stops at 4): four ranks found by selection, four comparisons per customer,
+  // instead of a sort and a binary search each.
+  const r1 = Math.ceil(population / 5) - 1;
+  const r2 = Math.ceil((2 * population) / 5) - 1;
+  const r3 = Math.ceil((3 * population) / 5) - 1;
+  const r4 = Math.ceil((4 * population) / 5) - 1;
+  select(ranked, r2, 0, population - 1);
+  select(ranked, r1, 0, r2);
+  select(ranked, r3, r2, population - 1);
+  select(ranked, r4, r3, population - 1);
+  const b1 = ranked[r1];
+  const b2 = ranked[r2];
+  const b3 = ranked[r3];
+  const b4 = ranked[r4];
   for (let i = 0; i < values.length; i++) {
     const x = values[i];
     if (x !== x) continue;
-    // worse = number of values strictly below x (lower bound in the sorted array)
-    let lo = 0;
-    let hi = population;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (sorted[mid] < x) lo = mid + 1;
-      else hi = mid;
-    }
-    out[i] = 1 + Math.floor((5 * lo) / population);
+    out[i] = 1 + (b1 < x ? 1 : 0) + (b2 < x ? 1 : 0) + (b3 < x ? 1 : 0) + (b4 < x ? 1 : 0);
   }
   return out;
+}
+
+/**
+ * Moves the value of rank k (0-based, ascending) within a[lo..hi] to a[k], smaller or equal values
+ * before it and greater or equal after (Hoare's quickselect, median-of-three pivot; no NaN).
+ */
+function select(a: Float64Array, k: number, lo: number, hi: number): void {
+  while (hi > lo) {
+    const mid = (lo + hi) >>> 1;
+    // Median of three as pivot: sorted a[lo] <= a[mid] <= a[hi].
+    if (a[mid] < a[lo]) swap(a, mid, lo);
+    if (a[hi] < a[lo]) swap(a, hi, lo);
+    if (a[hi] < a[mid]) swap(a, hi, mid);
+    const pivot = a[mid];
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i] < pivot) i++;
+      while (a[j] > pivot) j--;
+      if (i <= j) {
+        swap(a, i, j);
+        i++;
+        j--;
+      }
+    }
+    // Now a[lo..j] <= pivot <= a[i..hi], and a[j+1..i-1] equal the pivot.
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return;
+  }
+}
+
+function swap(a: Float64Array, i: number, j: number): void {
+  const t = a[i];
+  a[i] = a[j];
+  a[j] = t;
 }
 
 /** RFM scores from the three aggregate columns of rfmAggregateSpecs (last ts, count, sum). */

@@ -219,14 +219,16 @@ export function clvInputValues(fit: ClvFit, summary: ClvSummary, spec: ClvInput)
       const delta = (Math.log1p(rate) * unitMs) / MS_PER_YEAR;
       const maxStep = MS_PER_YEAR / 12 / unitMs;
       // The alive-conditional expectation depends on (x, T) only; customers share few distinct pairs.
-      const cache = new Map<string, number>();
+      // Keyed by number, x then T: building a string key per customer cost more than the model.
+      const cache = new Map<number, Map<number, number>>();
       for (let i = 0; i < summary.n; i++) {
         if (!inCohort[i]) continue;
-        const key = `${x[i]} ${T[i]}`;
-        let e = cache.get(key);
+        let byT = cache.get(x[i]);
+        if (byT === undefined) cache.set(x[i], (byT = new Map()));
+        let e = byT.get(T[i]);
         if (e === undefined) {
           e = delta === 0 ? bgnbdAliveExpectation(bg, t, x[i], T[i]) : bgnbdAliveDiscountedExpectation(bg, t, x[i], T[i], delta, maxStep);
-          cache.set(key, e);
+          byT.set(T[i], e);
         }
         let v = bgnbdPAlive(bg, x[i], tx[i], T[i]) * e;
         if (spec.fn === 'value' && gg !== null) v *= gammaGammaExpectedSpend(gg, summary.mxCount[i], summary.mx[i]);

@@ -108,11 +108,19 @@ function prepare(data: GammaGammaData): Prepared {
 
 /**
  * Per distinct pair k, what a row with unit weight subtracts, at terms[4k..4k+3] (one cache line per row):
- * w·(px + q)·lnDen, w·x·lnDen, w·lnDen and w·(px + q)/den with w = 1, which are exactly these.
+ * w·(px + q)·lnDen, w·x·lnDen, w·lnDen and w·(px + q)/den with w = 1, which are exactly these. Without
+ * the gradient only the first.
  */
-function pairTerms(prep: Prepared, g: GammaGammaParams): Float64Array {
+function pairTerms(prep: Prepared, g: GammaGammaParams, withGradient: boolean): Float64Array {
   const { p, q, gamma } = g;
   const { x, mx, terms } = prep.pairs!;
+  if (!withGradient) {
+    for (let k = 0; k < x.length; k++) {
+      const xv = x[k];
+      terms[k << 2] = (p * xv + q) * Math.log(gamma + mx[k] * xv);
+    }
+    return terms;
+  }
   for (let k = 0; k < x.length; k++) {
     const xv = x[k];
     const den = gamma + mx[k] * xv;
@@ -152,7 +160,7 @@ function logLikelihoodAndGradient(prep: Prepared, g: GammaGammaParams, grad: Flo
   }
   if (prep.pairs) {
     // The same subtractions in the same row order as below, with the per-row terms looked up.
-    const t = pairTerms(prep, g);
+    const t = pairTerms(prep, g, grad !== null);
     const index = prep.pairs.index;
     const rows = index.length;
     if (grad) {

@@ -61,10 +61,30 @@ class Evaluator {
 
   /** f(x), filling grad (which must be given). Non-finite f leaves grad undefined. */
   valueAndGradient(x: Float64Array, grad: Float64Array): number {
+    if (this.analytic) {
+      this.evaluations++;
+      return this.fn(x, grad);
+    }
+    const f = this.value(x);
+    if (Number.isFinite(f)) this.gradientAt(x, grad);
+    return f;
+  }
+
+  /** f(x) alone: one evaluation. */
+  value(x: Float64Array): number {
     this.evaluations++;
-    if (this.analytic) return this.fn(x, grad);
-    const f = this.fn(x, null);
-    if (!Number.isFinite(f)) return f;
+    return this.fn(x, null);
+  }
+
+  /**
+   * ∇f at a point whose value f was just taken with value(). Counted with that evaluation (the analytic
+   * objective computes f once more alongside), as if both had been asked for at once.
+   */
+  gradientAt(x: Float64Array, grad: Float64Array): void {
+    if (this.analytic) {
+      this.fn(x, grad);
+      return;
+    }
     const probe = Float64Array.from(x);
     for (let i = 0; i < x.length; i++) {
       // Step ~ cbrt(eps) scaled to the coordinate: the optimum for central differences.
@@ -77,7 +97,6 @@ class Evaluator {
       this.evaluations += 2;
       grad[i] = (fp - fm) / (2 * h);
     }
-    return f;
   }
 }
 
@@ -85,6 +104,8 @@ interface LinePoint {
   alpha: number;
   f: number;
   slope: number;
+  /** Whether slope (and gNew) has been taken at this point. */
+  sloped: boolean;
 }
 
 /**
@@ -104,10 +125,22 @@ function lineSearch(
   const c1 = 1e-4;
   const c2 = 0.9;
   const n = x.length;
-  const at = (alpha: number): LinePoint => {
+  // A first trial step is usually accepted and needs the gradient; a step tried while zooming usually
+  // fails the sufficient-decrease test and needs f only (near the optimum, where f's rounding noise
+  // exceeds the decrease a step can show, nearly all do). So zoom steps take f alone, and the gradient
+  // when one passes: always the last point evaluated, so xNew / gNew describe it. Same points, same values.
+  const at = (alpha: number, gradient: boolean): LinePoint => {
     for (let i = 0; i < n; i++) xNew[i] = x[i] + alpha * p[i];
+    if (!gradient) return { alpha, f: ev.value(xNew), slope: Number.NaN, sloped: false };
     const f = ev.valueAndGradient(xNew, gNew);
-    return { alpha, f, slope: Number.isFinite(f) ? dot(gNew, p) : Number.NaN };
+    return { alpha, f, slope: Number.isFinite(f) ? dot(gNew, p) : Number.NaN, sloped: true };
+  };
+  const withSlope = (point: LinePoint): LinePoint => {
+    if (point.sloped) return point;
+    ev.gradientAt(xNew, gNew);
+    point.slope = dot(gNew, p);
+    point.sloped = true;
+    return point;
   };
   const zoom = (lo: LinePoint, hi: LinePoint): LinePoint | null => {
     for (let k = 0; k < 40; k++) {
@@ -125,10 +158,11 @@ function lineSearch(
           if (cand > a + margin && cand < b - margin) alpha = cand;
         }
       }
-      const cur = at(alpha);
+      const cur = at(alpha, false);
       if (!Number.isFinite(cur.f) || cur.f > f0 + c1 * alpha * slope0 || cur.f >= lo.f) {
         hi = cur;
       } else {
+        withSlope(cur);
         if (Math.abs(cur.slope) <= -c2 * slope0) return cur;
         if (cur.slope * (hi.alpha - lo.alpha) >= 0) hi = lo;
         lo = cur;
@@ -137,14 +171,14 @@ function lineSearch(
     }
     // The bracket collapsed: accept lo if it decreased f (Armijo holds for it), re-evaluating so that
     // xNew / gNew describe it.
-    if (lo.alpha > 0 && lo.f < f0) return at(lo.alpha);
+    if (lo.alpha > 0 && lo.f < f0) return at(lo.alpha, true);
     return null;
   };
 
-  let prev: LinePoint = { alpha: 0, f: f0, slope: slope0 };
+  let prev: LinePoint = { alpha: 0, f: f0, slope: slope0, sloped: true };
   let alpha = alphaInit;
   for (let k = 0; k < 60; k++) {
-    const cur = at(alpha);
+    const cur = at(alpha, true);
     if (!Number.isFinite(cur.f)) {
       // Outside the domain (overflow in exp of a log-parameter): shrink towards the last good point.
       if (prev.alpha === 0 && k < 59) {

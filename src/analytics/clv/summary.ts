@@ -119,8 +119,11 @@ export function summarizeTransactions(tx: ClvTransactions, periods: ClvPeriods):
   const holdoutX = new Float64Array(n);
   const holdOffsets = new Int32Array(n + 1);
   const repOffsets = new Int32Array(n + 1);
-  const holdDays: number[] = [];
-  const repDays: number[] = [];
+  // A customer has at most one repeat or holdout day per transaction row.
+  const holdDays = new Int32Array(tx.ts.length);
+  const repDays = new Int32Array(tx.ts.length);
+  let holdCount = 0;
+  let repCount = 0;
 
   for (let i = 0; i < n; i++) {
     let from = tx.offsets[i];
@@ -143,34 +146,37 @@ export function summarizeTransactions(tx: ClvTransactions, periods: ClvPeriods):
     let spendSum = 0;
     let spendCount = 0;
     let hold = 0;
-    // Closes the day being accumulated: counts it as a repeat when it is not the first day.
-    const closeDay = (): void => {
-      if (Number.isNaN(curDay) || curDay === first) return;
-      if (curDay < endDay) {
-        repeats++;
-        lastDay = curDay;
-        repDays.push(curDay);
-        if (curKnown) {
-          spendSum += curSum;
-          spendCount++;
-        }
-      } else if (curDay < holdEndDay) {
-        hold++;
-        holdDays.push(curDay);
+    // Rows grouped by day; the day being accumulated is closed when the next begins or the rows end
+    // (day NaN): one loop, no closure per customer (a million of them cost more than the arithmetic).
+    for (let k = from; ; k++) {
+      while (k < to && !Number.isFinite(ts[k])) k++;
+      let day = Number.NaN;
+      if (k < to) {
+        day = Math.floor(ts[k] / MS_PER_DAY);
+        // Past the holdout, or a first purchase after calibration (not in the cohort): stop.
+        if (day >= holdEndDay || (Number.isNaN(first) && day >= endDay)) day = Number.NaN;
       }
-    };
-    for (let k = from; k < to; k++) {
-      const t = ts[k];
-      if (!Number.isFinite(t)) continue;
-      const day = Math.floor(t / MS_PER_DAY);
-      if (day >= holdEndDay) break;
       if (day !== curDay) {
+        // Close the day being accumulated; it counts as a repeat when it is not the first day.
+        if (!Number.isNaN(curDay) && curDay !== first) {
+          if (curDay < endDay) {
+            repeats++;
+            lastDay = curDay;
+            repDays[repCount++] = curDay;
+            if (curKnown) {
+              spendSum += curSum;
+              spendCount++;
+            }
+          } else if (curDay < holdEndDay) {
+            hold++;
+            holdDays[holdCount++] = curDay;
+          }
+        }
+        if (Number.isNaN(day)) break;
         if (Number.isNaN(first)) {
-          if (day >= endDay) break; // first purchase after calibration: not in the cohort
           first = day;
           lastDay = day;
         }
-        closeDay();
         curDay = day;
         curSum = 0;
         curKnown = false;
@@ -181,7 +187,6 @@ export function summarizeTransactions(tx: ClvTransactions, periods: ClvPeriods):
         curKnown = true;
       }
     }
-    closeDay();
     if (!Number.isNaN(first)) {
       inCohort[i] = 1;
       firstDay[i] = first;
@@ -192,8 +197,8 @@ export function summarizeTransactions(tx: ClvTransactions, periods: ClvPeriods):
       mx[i] = spendCount > 0 ? spendSum / spendCount : 0;
       holdoutX[i] = hold;
     }
-    holdOffsets[i + 1] = holdDays.length;
-    repOffsets[i + 1] = repDays.length;
+    holdOffsets[i + 1] = holdCount;
+    repOffsets[i + 1] = repCount;
   }
   return {
     n,
@@ -208,7 +213,7 @@ export function summarizeTransactions(tx: ClvTransactions, periods: ClvPeriods):
     mxCount,
     firstDay,
     holdoutX,
-    holdoutDays: { offsets: holdOffsets, days: Int32Array.from(holdDays) },
-    repeatDays: { offsets: repOffsets, days: Int32Array.from(repDays) },
+    holdoutDays: { offsets: holdOffsets, days: holdDays.slice(0, holdCount) },
+    repeatDays: { offsets: repOffsets, days: repDays.slice(0, repCount) },
   };
 }
