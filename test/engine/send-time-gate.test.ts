@@ -1,6 +1,7 @@
 // The policy gate again at send time, on both backends: a consent withdrawn between the step and the send
 // stops the message without a provider call (and tells the run); quiet hours that began meanwhile defer it
-// to their end without using an attempt.
+// to their end without using an attempt; caps and budgets count what actually went out in the windows ending
+// at the send, not what the ledger reserved at the steps (a message can leave long after its step).
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -36,6 +37,26 @@ async function queueWelcome(store: OpenedStore, clock: ReturnType<typeof manualC
   return projects;
 }
 
+/**
+ * A message that went out earlier: its ledger row at the step (`steppedAt`) and an attempt started at
+ * `sentAt` with `outcome`. The two differ when a message waited (a backlog, retries, quiet hours).
+ */
+async function pastSend(
+  store: OpenedStore,
+  m: { customer: string; id: string; channel: string; template: string; cost: number; steppedAt: number; sentAt: number; outcome: 'sent' | 'ambiguous' | 'failed_permanent' },
+): Promise<void> {
+  const version = (await rows<{ version: string }>(store, `SELECT version FROM activations WHERE active`))[0].version;
+  await store.db.raw(
+    `INSERT INTO outbox (customer_id, id, journey, step, channel, template, class, config_version, status, attempts, next_attempt_at, created_at, updated_at)
+     VALUES (?, ?, 'earlier', 'send', ?, ?, 'marketing', ?, ?, 1, ?, ?, ?)`,
+    [m.customer, m.id, m.channel, m.template, version, m.outcome === 'failed_permanent' ? 'failed' : m.outcome, new Date(m.steppedAt), new Date(m.steppedAt), new Date(m.sentAt)],
+  );
+  await store.db.raw(`INSERT INTO ledger (customer_id, message_id, channel, class, journey, at, cost) VALUES (?, ?, ?, 'marketing', 'earlier', ?, ?)`, [m.customer, m.id, m.channel, new Date(m.steppedAt), m.cost]);
+  await store.db.raw(`INSERT INTO attempts (customer_id, message_id, n, worker, started_at, finished_at, outcome) VALUES (?, ?, 1, 'w0', ?, ?, ?)`, [m.customer, m.id, new Date(m.sentAt), new Date(m.sentAt), m.outcome]);
+}
+
+const DAY = 86_400_000;
+
 for (const name of backendNames()) {
   describe(`send-time gate on ${name}`, () => {
     const backend = useBackend(name);
@@ -70,6 +91,62 @@ for (const name of backendNames()) {
       clock.set(Date.parse('2024-03-05T08:00:00Z')); // 09:00 in Berlin
       expect(await sendOutbox({ store, projects, clock, providers: providers.resolve, worker: 'w' })).toMatchObject({ claimed: 1, sent: 1 });
       expect(readFileSync(providers.file, 'utf8').trim().split('\n')).toHaveLength(1);
+    });
+
+    it('a frequency cap counts the sends that went out in its window, even those whose steps were judged in an earlier one', async () => {
+      const store = await backend.clean();
+      const clock = manualClock('2024-03-04T10:00:00Z');
+      const customer = treated[2];
+      await applyConfig(store, collectConfigFiles(project), { who: 'test', project, clock });
+      // Three marketing emails stepped 8 days ago (outside the 7-day cap at the step) that went out 2 days ago.
+      for (const id of ['m1', 'm2', 'm3']) await pastSend(store, { customer, id, channel: 'email', template: 'welcome', cost: 0, steppedAt: clock.now() - 8 * DAY, sentAt: clock.now() - 2 * DAY, outcome: 'sent' });
+      const projects = await queueWelcome(store, clock, customer);
+      const providers = logProviders();
+      expect(await sendOutbox({ store, projects, clock, providers: providers.resolve, worker: 'w' })).toMatchObject({ claimed: 1, sent: 0, failed: 1 });
+      expect(existsSync(providers.file)).toBe(false);
+      expect(await rows(store, `SELECT status, last_error->>'code' AS code FROM outbox WHERE journey = 'welcome'`)).toEqual([{ status: 'failed', code: 'frequency_cap' }]);
+    });
+
+    it('failed sends do not count against a cap; sent and ambiguous ones do', async () => {
+      const store = await backend.clean();
+      const clock = manualClock('2024-03-04T10:00:00Z');
+      const customer = treated[3];
+      await applyConfig(store, collectConfigFiles(project), { who: 'test', project, clock });
+      await pastSend(store, { customer, id: 'm1', channel: 'email', template: 'welcome', cost: 0, steppedAt: clock.now() - 8 * DAY, sentAt: clock.now() - DAY, outcome: 'sent' });
+      await pastSend(store, { customer, id: 'm2', channel: 'email', template: 'welcome', cost: 0, steppedAt: clock.now() - 8 * DAY, sentAt: clock.now() - DAY, outcome: 'ambiguous' });
+      await pastSend(store, { customer, id: 'm3', channel: 'email', template: 'welcome', cost: 0, steppedAt: clock.now() - 8 * DAY, sentAt: clock.now() - DAY, outcome: 'failed_permanent' });
+      const projects = await queueWelcome(store, clock, customer);
+      const providers = logProviders();
+      expect(await sendOutbox({ store, projects, clock, providers: providers.resolve, worker: 'w' })).toMatchObject({ claimed: 1, sent: 1 });
+      expect(readFileSync(providers.file, 'utf8').trim().split('\n')).toHaveLength(1);
+    });
+
+    it("a budget counts the day's SMS that actually went out; the one that would overspend is not sent", async () => {
+      const store = await backend.clean();
+      const clock = manualClock('2024-03-04T10:00:00Z');
+      await applyConfig(store, collectConfigFiles(project), { who: 'test', project, clock });
+      const version = (await rows<{ version: string }>(store, `SELECT version FROM activations WHERE active`))[0].version;
+      // Other customers' SMS worth 24.98 EUR, stepped two days ago, sent within the last day (the budget is
+      // 25 EUR a day); a failed one worth 5 EUR does not count.
+      await pastSend(store, { customer: 'other-1', id: 's1', channel: 'sms', template: 'winback', cost: 24.98, steppedAt: clock.now() - 2 * DAY, sentAt: clock.now() - 3_600_000, outcome: 'sent' });
+      await pastSend(store, { customer: 'other-2', id: 's2', channel: 'sms', template: 'winback', cost: 5, steppedAt: clock.now() - 2 * DAY, sentAt: clock.now() - 3_600_000, outcome: 'failed_permanent' });
+      const queue = async (customer: string, id: string) => {
+        await upsertCustomers(store.db, [{ id: customer, attributes: { phone: '+4915100000000', sms_opt_in: true, timezone: 'Europe/Berlin' } }], clock.now());
+        await store.db.raw(
+          `INSERT INTO outbox (customer_id, id, journey, step, channel, template, class, config_version, status, next_attempt_at, created_at, updated_at)
+           VALUES (?, ?, 'lapsed-loyal-winback', 'sms', 'sms', 'winback', 'marketing', ?, 'queued', ?, ?, ?)`,
+          [customer, id, version, new Date(clock.now()), new Date(clock.now()), new Date(clock.now())],
+        );
+        await store.db.raw(`INSERT INTO ledger (customer_id, message_id, channel, class, journey, at, cost) VALUES (?, ?, 'sms', 'marketing', 'lapsed-loyal-winback', ?, 0.06)`, [customer, id, new Date(clock.now())]);
+      };
+      await queue('b-1', 'q1');
+      const providers = logProviders();
+      expect(await sendOutbox({ store, projects: storeProjectLoader(store), clock, providers: providers.resolve, worker: 'w' })).toMatchObject({ claimed: 1, sent: 0, failed: 1 });
+      expect(await rows(store, `SELECT status, last_error->>'code' AS code FROM outbox WHERE id = 'q1'`)).toEqual([{ status: 'failed', code: 'budget' }]);
+      // The next day, the window has moved past the earlier SMS: the next one goes out.
+      clock.advance(DAY);
+      await queue('b-2', 'q2');
+      expect(await sendOutbox({ store, projects: storeProjectLoader(store), clock, providers: providers.resolve, worker: 'w' })).toMatchObject({ claimed: 1, sent: 1 });
     });
   });
 }

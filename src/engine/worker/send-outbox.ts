@@ -10,11 +10,13 @@ import { renderMessage } from '../../templates/index.js';
 import type { Clock } from '../clock.js';
 import type { Store } from '../store/open-store.js';
 import { unsubscribeToken } from '../http/unsubscribe.js';
-import { checkSend, type LedgerView } from '../../core/policy-gate.js';
+import { checkSend } from '../../core/policy-gate.js';
+import type { Project } from '../../config/model.js';
 import type { GateDecision, SuppressReason } from '../../core/types.js';
 import { loadConsents, loadCustomer, renderContext, timezoneOf, withConsents } from './customer-data.js';
 import { preloadVersions, type ProjectLoader } from './projects.js';
-import { customerRuns, lockCustomer, stepAndPersist } from './runs.js';
+import { customerLockKey, customerRuns, lockCustomer, stepAndPersist } from './runs.js';
+import { SendTimeLedger } from './send-time-ledger.js';
 
 /** The provider for a channel (built once per channel by the caller, e.g. with createProvider). */
 export type ProviderResolver = (channel: ChannelDef) => ChannelProvider;
@@ -61,6 +63,8 @@ interface OutboxRow {
   class: 'marketing' | 'service' | 'transactional';
   config_version: string;
   attempts: number;
+  /** The message is a cascade step (a capped channel falls through instead of on_cap deciding). */
+  in_cascade?: boolean;
   /** Set by the claim when the send-time gate refused the message (no provider call). */
   refused?: SuppressReason;
 }
@@ -94,19 +98,30 @@ export async function sendOutbox(options: SendOutboxOptions): Promise<SendOutbox
 
 async function claim(options: SendOutboxOptions, now: number, limit: number): Promise<OutboxRow[]> {
   return options.store.db.transaction(async (trx) => {
-    const rows = (
+    const selected = (
       await trx.raw(
-        `SELECT customer_id, id, run_id, journey, channel, template, class, config_version, attempts FROM outbox
+        `SELECT customer_id, id, run_id, journey, channel, template, class, config_version, attempts, (payload->'cascade' IS NOT NULL) AS in_cascade FROM outbox
           WHERE status = 'queued' AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ? FOR UPDATE SKIP LOCKED`,
         [new Date(now), limit],
       )
     ).rows as OutboxRow[];
+    // The customers' locks (tried, never waited for: this transaction already holds outbox rows), so that no
+    // other replica's claim counts this customer's sends for caps while this one does. A message whose
+    // customer is busy waits for the next round.
+    const ids = [...new Set(selected.map((r) => r.customer_id))];
+    const locked = new Set(
+      ids.length
+        ? ((await trx.raw(`SELECT id FROM unnest(?::text[]) AS id WHERE pg_try_advisory_xact_lock(${customerLockKey('id')})`, [ids])).rows as { id: string }[]).map((r) => r.id)
+        : [],
+    );
+    const rows = selected.filter((r) => locked.has(r.customer_id));
     const gates = await sendTimeGates(trx, options, rows, now);
     const claimed: OutboxRow[] = [];
     for (const r of rows) {
       const gate = gates.get(r.id);
       if (gate?.kind === 'defer') {
-        // Quiet hours began while it waited (a backlog, a retry): it goes out when they end, no attempt used.
+        // Quiet hours began while it waited (a backlog, a retry), or a cap with on_cap: defer is full now: it
+        // goes out when that ends, no attempt used.
         await trx.raw(`UPDATE outbox SET next_attempt_at = ?, updated_at = ? WHERE customer_id = ? AND id = ?`, [new Date(gate.until), new Date(now), r.customer_id, r.id]);
         continue;
       }
@@ -127,12 +142,11 @@ async function claim(options: SendOutboxOptions, now: number, limit: number): Pr
   });
 }
 
-const NO_LEDGER: LedgerView = { sendTimes: () => [], spend: () => 0 };
-
 /**
  * The policy gate again at send time, for what can have changed since the step queued the message: the address,
- * consent (an unsubscribe or complaint in between) and quiet hours (a backlog or a retry ran into them). Caps
- * and budgets are not re-judged: the message's ledger row, written with the step, already holds its place.
+ * consent (an unsubscribe or complaint in between), quiet hours (a backlog or a retry ran into them), and caps
+ * and budgets counted over what was actually sent in the windows ending now (send-time-ledger.ts). The claimed
+ * messages are judged in order, each seeing the ones let out before it.
  */
 async function sendTimeGates(trx: Knex.Transaction, options: SendOutboxOptions, rows: readonly OutboxRow[], now: number): Promise<Map<string, GateDecision>> {
   const out = new Map<string, GateDecision>();
@@ -142,16 +156,37 @@ async function sendTimeGates(trx: Knex.Transaction, options: SendOutboxOptions, 
     ((await trx.raw(`SELECT id, attributes FROM customers WHERE id = ANY(?::text[])`, [ids])).rows as { id: string; attributes: Record<string, unknown> }[]).map((r) => [r.id, r.attributes ?? {}]),
   );
   const consents = await loadConsents(trx, ids, now);
+  const costs = new Map(
+    (
+      (await trx.raw(`SELECT message_id, cost::float8 AS cost FROM ledger WHERE customer_id = ANY(?::text[]) AND message_id = ANY(?::text[])`, [ids, rows.map((r) => r.id)])).rows as {
+        message_id: string;
+        cost: number;
+      }[]
+    ).map((r) => [r.message_id, Number(r.cost)]),
+  );
+  const projects = new Map<string, Project>();
+  for (const r of rows) if (!projects.has(r.config_version)) projects.set(r.config_version, await options.projects.version(r.config_version));
+  const ledger = await SendTimeLedger.load(trx, projects.values(), ids, rows.map((r) => r.id), now);
   for (const r of rows) {
-    const project = await options.projects.version(r.config_version);
+    const project = projects.get(r.config_version)!;
     const channel = project.channels.get(r.channel);
     if (!channel) continue; // attempt() reports the unknown reference
     const journey = project.journeys.get(r.journey);
     const profile = withConsents(project, profiles.get(r.customer_id) ?? {}, consents.get(r.customer_id));
-    out.set(
-      r.id,
-      checkSend({ at: now, channel, class: r.class, policy: project.policies.get(journey?.policy ?? 'default'), profile, timezone: timezoneOf(project, profile), ledger: NO_LEDGER, cost: 0, inCascade: true }),
-    );
+    const cost = costs.get(r.id) ?? 0;
+    const decision = checkSend({
+      at: now,
+      channel,
+      class: r.class,
+      policy: project.policies.get(journey?.policy ?? 'default'),
+      profile,
+      timezone: timezoneOf(project, profile),
+      ledger: ledger.view(r.customer_id),
+      cost,
+      inCascade: r.in_cascade === true,
+    });
+    if (decision.kind === 'allow') ledger.record(r.customer_id, r.channel, r.class === 'marketing', cost);
+    out.set(r.id, decision);
   }
   return out;
 }
