@@ -131,6 +131,16 @@ export function neverMembers(dataset: Dataset, conjuncts: Conjunct[] | undefined
   return never;
 }
 
+/**
+ * Whether a conjunct keeps one value over the whole window: it reads only attributes and the population
+ * inputs held fixed over the window (RFM scores, the CLV fit), no event, clock or other segment. False at
+ * the window's start, it stays false, so the customer is never a member.
+ */
+export function fixedOverWindow(conjunct: Conjunct): boolean {
+  const e = conjunct.expr;
+  return !e.usesNow && e.segments.length === 0 && e.inputs.every((i) => i.kind === 'rfm' || i.kind === 'clv');
+}
+
 /** The next instant after `at` when one of the conjunct's windowed aggregates loses an event. */
 export function nextAgeOut(dataset: Dataset, customer: number, conjunct: Conjunct, at: number): number {
   let next = Infinity;

@@ -17,7 +17,7 @@ import { countSmsSegments, renderMessage, type RenderContext } from '../template
 import { CustomerInputs, type DerivedProvider } from './customer-inputs.js';
 import { MinHeap } from './min-heap.js';
 import { PerCustomer } from './per-customer.js';
-import { neverMembers, nextAgeOut, segmentConjuncts, SegmentGate, type Conjunct } from './segment-gate.js';
+import { fixedOverWindow, neverMembers, nextAgeOut, segmentConjuncts, SegmentGate, type Conjunct } from './segment-gate.js';
 
 export interface SimulationOptions {
   now: number;
@@ -150,6 +150,8 @@ class Simulation {
   private audienceAt = NaN;
   /** 1 for traced customers: trace texts are built only for them. */
   private readonly traced: Uint8Array;
+  /** Whether anyone is traced: spares the per-event look into `traced` (a cache miss each). */
+  private readonly tracing: boolean;
   private readonly host: HostContext;
   /**
    * True while a run is being entered: the stored run is then still the fresh state, without the entry
@@ -203,6 +205,7 @@ class Simulation {
     this.inputs = new CustomerInputs(dataset, options.derived);
     this.end = options.now + options.horizonMs;
     this.seedText = String(options.seed);
+    this.tracing = (options.traceCustomers ?? []).length > 0;
     for (const c of options.traceCustomers ?? []) {
       this.traces.set(c, []);
       if (c >= 0 && c < n) this.traced[c] = 1;
@@ -339,7 +342,7 @@ class Simulation {
           step[item.status as 'delivered' | 'opened' | 'clicked']++;
           ch[item.status as 'delivered' | 'opened' | 'clicked']++;
         }
-        if (this.traced[item.customer]) this.trace(item.customer, item.at, `${item.status} (${item.channel})`, this.journeys[item.journey].meta.name, item.step);
+        if (this.tracing && this.traced[item.customer]) this.trace(item.customer, item.at, `${item.status} (${item.channel})`, this.journeys[item.journey].meta.name, item.step);
         const run = this.runs[item.journey].get(item.customer);
         if (run && run.messages[item.messageId]) {
           this.advance(item.journey, item.customer, { kind: 'receipt', at: item.at, messageId: item.messageId, status: item.status });
@@ -353,7 +356,7 @@ class Simulation {
     const table = this.dataset.eventTables[typeId];
     // Materialised once, on first need, and shared by every journey that sees this event.
     let props: Record<string, unknown> | undefined;
-    if (this.traced[customer]) this.trace(customer, at, `event ${table.name}`);
+    if (this.tracing && this.traced[customer]) this.trace(customer, at, `event ${table.name}`);
     const flags = this.flags;
     const hasRun = flags ? flags[2 * customer] : -1;
     const never = flags ? flags[2 * customer + 1] : 0;
@@ -444,7 +447,25 @@ class Simulation {
   /** Undefined when the segment gives no bound, and always for the exhaustive reference. */
   private neverMembersOf(segment: string): Uint8Array | undefined {
     if (this.options.exhaustiveTicks) return undefined;
-    if (!this.never.has(segment)) this.never.set(segment, neverMembers(this.dataset, segmentConjuncts(this.project, segment), this.options.now, this.end));
+    if (!this.never.has(segment)) {
+      const { now } = this.options;
+      const conjuncts = segmentConjuncts(this.project, segment);
+      let never = neverMembers(this.dataset, conjuncts, now, this.end);
+      // A conjunct fixed over the window (say an RFM segment and a consent) that is false now stays false.
+      const fixed = (conjuncts ?? []).filter(fixedOverWindow);
+      if (fixed.length > 0) {
+        never ??= new Uint8Array(this.dataset.customerCount);
+        for (let c = 0; c < never.length; c++) {
+          if (never[c] === 1) continue;
+          for (const conjunct of fixed) {
+            if (this.test(conjunct.expr, c, now)) continue;
+            never[c] = 1;
+            break;
+          }
+        }
+      }
+      this.never.set(segment, never);
+    }
     return this.never.get(segment);
   }
 
