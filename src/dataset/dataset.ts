@@ -181,17 +181,37 @@ export class Dataset {
 
   /** All events with from < ts <= to, in time order (ties in file order). */
   timeline(from = -Infinity, to = Infinity): Timeline {
+    // One walk over the customers collects each event in range as a 32-byte record (ts, type, row,
+    // customer) and its seq; a window is usually the recent end of each customer's rows, walked back
+    // from `to`.
+    let rec = new Float64Array(4 * 1024);
+    let seqs = new Int32Array(1024);
     let n = 0;
     let minSeq = Infinity;
     let maxSeq = -Infinity;
     for (const t of this.eventTables) {
+      const { ts, seq, offsets } = t;
       for (let i = 0; i < this.customers.count; i++) {
-        const s = t.offsets[i];
-        const e = t.offsets[i + 1];
-        for (let j = upperBound(t.ts, s, e, from); j < e && t.ts[j] <= to; j++) {
-          n++;
-          if (t.seq[j] < minSeq) minSeq = t.seq[j];
-          if (t.seq[j] > maxSeq) maxSeq = t.seq[j];
+        const s = offsets[i];
+        const hi = upperBound(ts, s, offsets[i + 1], to);
+        for (let j = hi - 1; j >= s && ts[j] > from; j--) {
+          if (n === seqs.length) {
+            const grown = new Float64Array(rec.length * 2);
+            grown.set(rec);
+            rec = grown;
+            const grownSeqs = new Int32Array(seqs.length * 2);
+            grownSeqs.set(seqs);
+            seqs = grownSeqs;
+          }
+          const r = 4 * n;
+          rec[r] = ts[j];
+          rec[r + 1] = t.id;
+          rec[r + 2] = j;
+          rec[r + 3] = i;
+          const q = seq[j];
+          seqs[n++] = q;
+          if (q < minSeq) minSeq = q;
+          if (q > maxSeq) maxSeq = q;
         }
       }
     }
@@ -203,33 +223,19 @@ export class Dataset {
       ts: new Float64Array(n),
     };
     if (n === 0) return out;
-    // seq is a permutation of 0..eventCount-1, so the events in range sort by direct placement.
+    // seq is a permutation of 0..eventCount-1, so the events in range sort by direct placement; reading
+    // a record back costs one cache miss per event, not one per field.
     const slot = new Int32Array(maxSeq - minSeq + 1).fill(-1);
-    const srcType = new Uint16Array(n);
-    const srcRow = new Int32Array(n);
-    const srcCust = new Int32Array(n);
-    let k = 0;
-    for (const t of this.eventTables) {
-      for (let i = 0; i < this.customers.count; i++) {
-        const s = t.offsets[i];
-        const e = t.offsets[i + 1];
-        for (let j = upperBound(t.ts, s, e, from); j < e && t.ts[j] <= to; j++) {
-          slot[t.seq[j] - minSeq] = k;
-          srcType[k] = t.id;
-          srcRow[k] = j;
-          srcCust[k] = i;
-          k++;
-        }
-      }
-    }
+    for (let k = 0; k < n; k++) slot[seqs[k] - minSeq] = k;
     let w = 0;
     for (let q = 0; q < slot.length; q++) {
       const src = slot[q];
       if (src < 0) continue;
-      out.type[w] = srcType[src];
-      out.row[w] = srcRow[src];
-      out.customer[w] = srcCust[src];
-      out.ts[w] = this.eventTables[srcType[src]].ts[srcRow[src]];
+      const r = 4 * src;
+      out.ts[w] = rec[r];
+      out.type[w] = rec[r + 1];
+      out.row[w] = rec[r + 2];
+      out.customer[w] = rec[r + 3];
       w++;
     }
     return out;

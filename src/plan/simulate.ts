@@ -444,29 +444,33 @@ class Simulation {
     }
   }
 
-  /** Undefined when the segment gives no bound, and always for the exhaustive reference. */
-  private neverMembersOf(segment: string): Uint8Array | undefined {
+  /**
+   * Undefined when the segment gives no bound, and always for the exhaustive reference. The bound from
+   * conjuncts fixed over the window costs an evaluation per customer: worth it for the segments journeys
+   * watch (`fixedToo`), not for one only counted once at the start (that count evaluates everyone anyway).
+   */
+  private neverMembersOf(segment: string, fixedToo = true): Uint8Array | undefined {
     if (this.options.exhaustiveTicks) return undefined;
-    if (!this.never.has(segment)) {
-      const { now } = this.options;
-      const conjuncts = segmentConjuncts(this.project, segment);
-      let never = neverMembers(this.dataset, conjuncts, now, this.end);
-      // A conjunct fixed over the window (say an RFM segment and a consent) that is false now stays false.
-      const fixed = (conjuncts ?? []).filter(fixedOverWindow);
-      if (fixed.length > 0) {
-        never ??= new Uint8Array(this.dataset.customerCount);
-        for (let c = 0; c < never.length; c++) {
-          if (never[c] === 1) continue;
-          for (const conjunct of fixed) {
-            if (this.test(conjunct.expr, c, now)) continue;
-            never[c] = 1;
-            break;
-          }
+    if (this.never.has(segment)) return this.never.get(segment);
+    const { now } = this.options;
+    const conjuncts = segmentConjuncts(this.project, segment);
+    let never = neverMembers(this.dataset, conjuncts, now, this.end);
+    if (!fixedToo) return never;
+    // A conjunct fixed over the window (say an RFM segment and a consent) that is false now stays false.
+    const fixed = (conjuncts ?? []).filter(fixedOverWindow);
+    if (fixed.length > 0) {
+      never ??= new Uint8Array(this.dataset.customerCount);
+      for (let c = 0; c < never.length; c++) {
+        if (never[c] === 1) continue;
+        for (const conjunct of fixed) {
+          if (this.test(conjunct.expr, c, now)) continue;
+          never[c] = 1;
+          break;
         }
       }
-      this.never.set(segment, never);
     }
-    return this.never.get(segment);
+    this.never.set(segment, never);
+    return never;
   }
 
   /** The inputs of these segments and of those they refer to. */
@@ -811,7 +815,7 @@ class Simulation {
       const def = this.project.segments.get(name);
       const column = new Uint8Array(this.dataset.customerCount);
       // `at` is the window's start, so a customer who is never a member inside it is not one now.
-      const never = at === this.options.now ? this.neverMembersOf(name) : undefined;
+      const never = at === this.options.now ? this.neverMembersOf(name, false) : undefined;
       if (def) for (let c = 0; c < column.length; c++) if (never?.[c] !== 1 && this.test(def.where, c, at)) column[c] = 1;
       out.set(name, column);
     }
