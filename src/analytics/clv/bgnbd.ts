@@ -21,28 +21,58 @@ export interface BgNbdData {
 
 /** Merge rows with identical (x, t_x, T) into one weighted row: the likelihood is the same, the fit faster. */
 export function compressBgNbdRows(x: ArrayLike<number>, tx: ArrayLike<number>, T: ArrayLike<number>, include?: ArrayLike<number>): BgNbdData {
-  // Nested maps keyed by numbers: several times faster than one map keyed by a joined string.
-  const index = new Map<number, Map<number, Map<number, number>>>();
-  const ox: number[] = [];
-  const otx: number[] = [];
-  const oT: number[] = [];
-  const ow: number[] = [];
-  for (let i = 0; i < x.length; i++) {
+  // Open addressing over the distinct rows, in order of first appearance (equal as Map keys are equal:
+  // -0 is 0 and NaN is NaN): a million rows in nested Maps cost several times more.
+  const n = x.length;
+  let cap = 1024;
+  while (cap < 2 * n) cap *= 2;
+  const mask = cap - 1;
+  const table = new Int32Array(cap).fill(-1);
+  const ox = new Float64Array(n);
+  const otx = new Float64Array(n);
+  const oT = new Float64Array(n);
+  const ow = new Float64Array(n);
+  let m = 0;
+  for (let i = 0; i < n; i++) {
     if (include !== undefined && !include[i]) continue;
-    let byT = index.get(x[i]);
-    if (byT === undefined) index.set(x[i], (byT = new Map()));
-    let byTx = byT.get(T[i]);
-    if (byTx === undefined) byT.set(T[i], (byTx = new Map()));
-    const k = byTx.get(tx[i]);
-    if (k === undefined) {
-      byTx.set(tx[i], ox.length);
-      ox.push(x[i]);
-      otx.push(tx[i]);
-      oT.push(T[i]);
-      ow.push(1);
-    } else ow[k]++;
+    const a = x[i];
+    const b = T[i];
+    const c = tx[i];
+    let slot = (Math.imul(keyHash(a), 0x9e3779b1) ^ Math.imul(keyHash(b), 0x85ebca6b) ^ Math.imul(keyHash(c), 0xc2b2ae35)) & mask;
+    for (;;) {
+      const k = table[slot];
+      if (k < 0) {
+        table[slot] = m;
+        ox[m] = a;
+        otx[m] = c;
+        oT[m] = b;
+        ow[m] = 1;
+        m++;
+        break;
+      }
+      if (sameKey(ox[k], a) && sameKey(oT[k], b) && sameKey(otx[k], c)) {
+        ow[k]++;
+        break;
+      }
+      slot = (slot + 1) & mask;
+    }
   }
-  return { x: Float64Array.from(ox), tx: Float64Array.from(otx), T: Float64Array.from(oT), w: Float64Array.from(ow) };
+  return { x: ox.slice(0, m), tx: otx.slice(0, m), T: oT.slice(0, m), w: ow.slice(0, m) };
+}
+
+const hashBits = new Float64Array(1);
+const hashWords = new Int32Array(hashBits.buffer);
+
+/** A hash of a number's value, equal for values equal as Map keys (-0 and 0, any NaN). */
+function keyHash(v: number): number {
+  hashBits[0] = v === v ? v + 0 : Number.NaN;
+  let h = Math.imul(hashWords[0] ^ (hashWords[1] >>> 7), 0x27d4eb2d) ^ hashWords[1];
+  h ^= h >>> 15;
+  return h;
+}
+
+function sameKey(u: number, v: number): boolean {
+  return u === v || (u !== u && v !== v);
 }
 
 /** Log-likelihood of one customer (eq. 6, in the log-sum-exp form that stays finite for large x and T). */
