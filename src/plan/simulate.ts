@@ -644,8 +644,10 @@ class Simulation {
   }
 
   private scheduleReceipts(journey: number, customer: number, messageId: string, channel: ChannelDef, step: string, at: number): void {
-    const base = { kind: 'receipt' as const, journey, customer, messageId, channel: channel.meta.name, step };
-    for (const r of simulatedReceipts(this.seedText, channel, messageId, at)) this.push({ ...base, at: r.at, status: r.status });
+    const name = channel.meta.name;
+    for (const r of simulatedReceipts(this.seedText, channel, messageId, at)) {
+      this.push({ at: r.at, kind: 'receipt', journey, customer, messageId, status: r.status, channel: name, step });
+    }
   }
 
   // ---- customers, policy, money -----------------------------------------------------------------
@@ -799,9 +801,21 @@ class Simulation {
     return out;
   }
 
-  /** Just the attributes `expr` reads: conditions over everyone must not keep a profile per customer. */
-  attributesFor(expr: CompiledExpression, customer: number): Record<string, unknown> {
-    return this.dataset.profile(customer, expr.attributes);
+  /**
+   * Just the attributes `expr` reads, decoded when read for the customer its environment is at: one
+   * object per expression, not one per evaluation (conditions over everyone must not keep a profile per
+   * customer either). The generated code reads them by name only, during the evaluation.
+   */
+  attributesFor(expr: CompiledExpression, env: { customer: number }): Record<string, unknown> {
+    const view: Record<string, unknown> = {};
+    for (const name of expr.attributes) {
+      const column = this.dataset.customers.columns.get(name);
+      Object.defineProperty(view, name, {
+        enumerable: true,
+        get: () => (column ? attributeValue(column, env.customer) : null),
+      });
+    }
+    return view;
   }
 
   member(segment: string, customer: number, at: number, memo: Map<string, boolean> | undefined): boolean {
@@ -895,6 +909,7 @@ class CustomerEnv implements EvalEnv {
   customer = 0;
   now = 0;
   memo: Map<string, boolean> | undefined;
+  private attributes: Record<string, unknown> | undefined;
   private readonly member = (name: string): boolean => this.sim.member(name, this.customer, this.now, (this.memo ??= new Map()));
 
   constructor(
@@ -910,7 +925,7 @@ class CustomerEnv implements EvalEnv {
   }
 
   get profile(): Record<string, unknown> {
-    return this.sim.attributesFor(this.expr, this.customer);
+    return (this.attributes ??= this.sim.attributesFor(this.expr, this));
   }
 
   get inputs(): InputValue[] {
