@@ -3,8 +3,8 @@
 //
 // Inputs are computed in memory from the customer's events (loaded once per customer and batch) with a
 // straightforward loop. That is fine for customers with hundreds of events; the SQL evaluator (DESIGN §3)
-// is the planned replacement for heavy histories. RFM and CLV inputs need population-wide fits the engine
-// does not compute yet: they evaluate to null.
+// is the planned replacement for heavy histories. RFM and CLV inputs combine the customer's events with the
+// newest population fit (customer-models.ts); before the first fit they evaluate to null.
 import type { Knex } from 'knex';
 import type { ChannelDef, JourneyDef, Project } from '../../config/model.js';
 import type { CustomerContext, StepContext } from '../../core/journey-step.js';
@@ -15,6 +15,7 @@ import type { AggregateInput, InputSpec, InputValue } from '../../model/inputs.j
 import { countSmsSegments, renderMessage, type RenderContext } from '../../templates/index.js';
 import type { RunState } from '../../core/types.js';
 import type { StoredRun } from './runs.js';
+import { clvValue, latestModels, rfmValue, type StoredModels } from './customer-models.js';
 
 export type Db = Knex | Knex.Transaction;
 
@@ -30,17 +31,20 @@ export interface CustomerData {
   profile: Record<string, unknown>;
   /** Ascending by ts. */
   events: StoredEvent[];
+  /** The newest population fit (rfm.* and clv.* read it); undefined before the first. */
+  models?: StoredModels;
 }
 
 export async function loadCustomer(db: Db, customerId: string): Promise<CustomerData> {
   return (await loadCustomers(db, [customerId])).get(customerId)!;
 }
 
-/** Several customers in two queries (a sweep's page); every id asked for is in the map, known or not. */
+/** Several customers in three queries (a sweep's page); every id asked for is in the map, known or not. */
 export async function loadCustomers(db: Db, ids: readonly string[]): Promise<Map<string, CustomerData>> {
   const out = new Map<string, CustomerData>();
-  for (const id of ids) out.set(id, { id, profile: {}, events: [] });
   if (ids.length === 0) return out;
+  const models = await latestModels(db);
+  for (const id of ids) out.set(id, { id, profile: {}, events: [], models });
   const rows = (await db.raw(`SELECT id, attributes FROM customers WHERE id = ANY(?::text[])`, [[...ids]])).rows as { id: string; attributes: Record<string, unknown> }[];
   for (const r of rows) out.get(r.id)!.profile = r.attributes ?? {};
   const ev = (await db.raw(`SELECT customer_id, id, type, ts, props FROM events WHERE customer_id = ANY(?::text[]) ORDER BY customer_id, ts, id`, [[...ids]])).rows as {
@@ -70,8 +74,9 @@ export function inputValue(customer: CustomerData, project: Project, spec: Input
       return aggregate(customer, { kind: 'aggregate', key: 'ltv', fn: 'sum', event: m.event, prop: m.prop }, now);
     }
     case 'rfm':
+      return rfmValue(customer.models, project, customer, spec, now);
     case 'clv':
-      return null;
+      return clvValue(customer.models, project, customer, spec, now);
   }
 }
 
@@ -370,7 +375,8 @@ export async function loadBatch(db: Db, windows: ReturnType<typeof ledgerWindows
                  FROM ledger l WHERE l.customer_id = u.id AND l.class = 'marketing' AND l.at > ? AND l.at <= ?) END AS sends,
               (SELECT spent FROM spend) AS spent,
               r.list AS runs,
-              q.list AS queued
+              q.list AS queued,
+              (SELECT models FROM model_fits WHERE done_at IS NOT NULL AND models IS NOT NULL ORDER BY due_at DESC LIMIT 1) AS models
          FROM unnest(?::text[]) AS u(id) LEFT JOIN customers c ON c.id = u.id LEFT JOIN runs_by r ON r.customer_id = u.id LEFT JOIN queued_by q ON q.customer_id = u.id`,
       [
         new Date(at),
@@ -396,6 +402,7 @@ export async function loadBatch(db: Db, windows: ReturnType<typeof ledgerWindows
     spent: number[];
     runs: [string, string, string, RunState, number][] | null;
     queued: [string, string, number, Record<string, unknown> | null][] | null;
+    models: StoredModels | null;
   }[];
   const customers = new Map<string, CustomerData>();
   const consents = new Map<string, { channel: string; granted: boolean }[]>();
@@ -404,7 +411,7 @@ export async function loadBatch(db: Db, windows: ReturnType<typeof ledgerWindows
   const claimed: OfferedEvent[] = [];
   let spent: number[] = [];
   for (const r of rows) {
-    customers.set(r.id, { id: r.id, profile: r.attributes ?? {}, events: (r.events ?? []).map(([id, type, ts, props]) => ({ id, type, ts: Number(ts), props: props ?? {} })) });
+    customers.set(r.id, { id: r.id, profile: r.attributes ?? {}, events: (r.events ?? []).map(([id, type, ts, props]) => ({ id, type, ts: Number(ts), props: props ?? {} })), models: r.models ?? undefined });
     if (r.consents) consents.set(r.id, r.consents.map(([channel, granted]) => ({ channel, granted })));
     sends.set(r.id, (r.sends ?? []).map(([channel, t]) => ({ channel, at: Number(t) })));
     runs.set(r.id, (r.runs ?? []).map(([runId, journey, configVersion, state, enteredAt]) => ({ customerId: r.id, runId, journey, configVersion, state, enteredAt: Number(enteredAt) })));

@@ -7,6 +7,7 @@ import type { Store } from '../store/open-store.js';
 import { startCronWaker, type CronWaker } from './cron-waker.js';
 import { processSweeps, scheduleSweeps, type ProcessSweepsResult } from './entry-sweeps.js';
 import { processEvents } from './process-events.js';
+import { refitModels } from './customer-models.js';
 import { processReceipts, type ProcessReceiptsResult } from './process-receipts.js';
 import { processTimers } from './process-timers.js';
 import { storeProjectLoader, type ProjectLoader } from './projects.js';
@@ -34,6 +35,8 @@ export interface WorkerOptions {
   onError?: (error: unknown) => void;
   /** See SendOutboxOptions.unsubscribeSecret. */
   unsubscribeSecret?: string;
+  /** How often the RFM/CLV models are refitted (default one day; the first fit runs at once). */
+  modelRefitMs?: number;
 }
 
 export interface TickResult {
@@ -45,6 +48,8 @@ export interface TickResult {
   receipts: ProcessReceiptsResult;
   /** Refresh-tick and cron entry (entry-sweeps.ts); its entries are in `entered` too. */
   sweeps: ProcessSweepsResult;
+  /** Whether this round refitted the RFM/CLV models (customer-models.ts). */
+  modelsFitted: boolean;
 }
 
 export interface Worker {
@@ -61,17 +66,33 @@ export function startWorker(options: WorkerOptions): Worker {
   const projects = options.projects ?? storeProjectLoader(options.store);
   const common = { store: options.store, projects, clock, batchSize: options.batchSize };
   let running: Promise<TickResult> | undefined;
+  let fitting: Promise<void> | undefined;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
 
   const round = async (): Promise<TickResult> => {
-    const r: TickResult = { events: 0, entered: 0, timers: 0, sends: 0, outbox: { claimed: 0, sent: 0, retried: 0, failed: 0, ambiguous: 0, recovered: 0 }, receipts: { receipts: 0, applied: 0, unknown: 0, skipped: 0, sends: 0 }, sweeps: { pages: 0, customers: 0, entered: 0, sends: 0, finished: 0 } };
+    const r: TickResult = { modelsFitted: false, events: 0, entered: 0, timers: 0, sends: 0, outbox: { claimed: 0, sent: 0, retried: 0, failed: 0, ambiguous: 0, recovered: 0 }, receipts: { receipts: 0, applied: 0, unknown: 0, skipped: 0, sends: 0 }, sweeps: { pages: 0, customers: 0, entered: 0, sends: 0, finished: 0 } };
     for (let i = 0; i < (options.maxEventBatches ?? 10); i++) {
       const e = await processEvents(common);
       r.events += e.events;
       r.entered += e.entered;
       r.sends += e.sends;
       if (e.events === 0) break;
+    }
+    // Models before sweeps, so a refresh tick already reads a fit due at the same instant. A daemon fits in the
+    // background (a fit reads every purchase: seconds on a big store, which timers must not wait for); a
+    // tick()-driven worker (tests, a manual clock) waits for it.
+    if (!fitting) {
+      const fit = refitModels({ ...common, refitMs: options.modelRefitMs, worker: id });
+      if (options.intervalMs && options.intervalMs > 0) {
+        fitting = fit.then(
+          () => undefined,
+          (error: unknown) => options.onError?.(error),
+        );
+        void fitting.finally(() => (fitting = undefined));
+      } else {
+        r.modelsFitted = await fit;
+      }
     }
     // Sweeps after events: at one instant a customer's own event is seen first, as in the plan.
     await scheduleSweeps(common);
@@ -124,6 +145,7 @@ export function startWorker(options: WorkerOptions): Worker {
       if (timer) clearInterval(timer);
       cron?.stop();
       await running?.catch(() => undefined);
+      await fitting;
     },
   };
 }

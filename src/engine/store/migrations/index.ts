@@ -5,5 +5,6 @@ import { migration as m001 } from './001-initial.js';
 import { migration as m002 } from './002-entry-sweeps.js';
 import { migration as m003 } from './003-worker-indexes.js';
 import { migration as m004 } from './004-send-time-ledger.js';
+import { migration as m005 } from './005-model-fits.js';
 
-export const MIGRATIONS: readonly Migration[] = [m001, m002, m003, m004];
+export const MIGRATIONS: readonly Migration[] = [m001, m002, m003, m004, m005];
