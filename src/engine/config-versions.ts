@@ -2,6 +2,7 @@
 // apply and rollback run in ONE transaction under an advisory lock (try-lock: a second apply at the same
 // moment is refused, not queued behind the first), with an audit row per activation. Runs in flight are
 // not touched: each run row carries the config_version it started on.
+import type { StoredModels } from './worker/customer-models.js';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { Knex } from 'knex';
@@ -140,6 +141,8 @@ export interface EngineStatus {
   lagSeconds: QueueDepths['lagSeconds'];
   /** Per channel of the active version (and any other with attempts in 24 h): counts, last error, verdict. */
   channels: ChannelHealth[];
+  /** The newest RFM/CLV fit (worker/customer-models.ts); null before the first or when nothing reads them. */
+  models: { fittedAt: Date; rfmPopulation: number | null; clv: { ok: boolean; problem?: string } | null } | null;
 }
 
 export async function status(store: Store, options: { clock?: Clock; historyLimit?: number; versionLimit?: number } = {}): Promise<EngineStatus> {
@@ -165,6 +168,9 @@ export async function status(store: Store, options: { clock?: Clock; historyLimi
   const queues = await readQueueDepths(db, now.getTime());
   const a = activeRows[0];
   const channels = await readChannelHealth(db, now.getTime(), a ? await configuredChannels(store, a.version) : []);
+  const fit = (await db.raw(`SELECT done_at, models FROM model_fits WHERE done_at IS NOT NULL AND models IS NOT NULL ORDER BY due_at DESC LIMIT 1`)).rows[0] as
+    | { done_at: Date; models: StoredModels }
+    | undefined;
   return {
     active: a ? { version: a.version, activatedAt: a.at, action: a.action, who: a.who, gitSha: a.git_sha, message: a.message } : null,
     versions: versions.map((v) => ({ id: v.id, createdAt: v.created_at, createdBy: v.created_by, files: Number(v.files), active: Boolean(v.active), lastActivatedAt: v.last_activated_at })),
@@ -174,6 +180,13 @@ export async function status(store: Store, options: { clock?: Clock; historyLimi
     outbox: queues.outbox,
     lagSeconds: queues.lagSeconds,
     channels,
+    models: fit
+      ? {
+          fittedAt: fit.done_at,
+          rfmPopulation: fit.models.rfm ? fit.models.rfm.population : null,
+          clv: fit.models.clv ? { ok: fit.models.clv.ok, ...(fit.models.clv.problem ? { problem: fit.models.clv.problem } : {}) } : null,
+        }
+      : null,
   };
 }
 

@@ -129,6 +129,7 @@ describe('herald engine start flags', () => {
     ['--tick', '5', '--tick 5 is not a whole number of milliseconds ≥ 10'],
     ['--send-lease', 'soon', '--send-lease soon is not a whole number of milliseconds ≥ 100'],
     ['--timer-lease', '1.5', '--timer-lease 1.5 is not a whole number of milliseconds ≥ 100'],
+    ['--model-refit', 'daily', '--model-refit daily is not a whole number of milliseconds ≥ 100'],
   ])('refuses %s %s with a code, exit 64 and no stack', async (flag, value, message) => {
     const r = await herald(['engine', 'start', flag, value], { cwd: REPO, env: { HERALD_API_TOKEN: 't' } });
     expect(r.code).toBe(64);

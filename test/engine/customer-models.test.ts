@@ -10,7 +10,7 @@ import type { Project } from '../../src/config/model.js';
 import { loadDataset } from '../../src/dataset/load-dataset.js';
 import { manualClock } from '../../src/engine/clock.js';
 import { collectConfigFiles } from '../../src/engine/config-files.js';
-import { applyConfig } from '../../src/engine/config-versions.js';
+import { applyConfig, status } from '../../src/engine/config-versions.js';
 import { insertEvents, upsertCustomers } from '../../src/engine/ingest/write-ingest.js';
 import type { OpenedStore } from '../../src/engine/store/index.js';
 import { inputValue, loadCustomers } from '../../src/engine/worker/customer-data.js';
@@ -93,6 +93,7 @@ describe.each(backendNames())('customer models on %s', (name) => {
     expect(await refitModels({ store, projects: storeProjectLoader(store), clock })).toBe(true);
     const models = await latestModels(store.db);
     expect(models?.clv?.ok).toBe(true);
+    expect((await status(store, { clock })).models).toMatchObject({ rfmPopulation: models?.rfm?.population, clv: { ok: true } });
     // The population: customers with a purchase in the 365-day window.
     expect(models?.rfm?.population).toBe(people.filter((p) => p.events.some((e) => e.at > NOW - 365 * DAY)).length);
     const fitted = await loadCustomers(store.db, people.map((p) => p.id));

@@ -35,7 +35,7 @@ interface Send {
   at: string;
 }
 
-/** campaigns/ with only the two journeys under test (the others read RFM and CLV, which the engine does not fit). */
+/** campaigns/ with only the two journeys under test (the others read RFM and CLV, which the engine scores live against its own fits while the plan holds them fixed over the window, so their sends may differ by design). */
 function projectDir(): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'herald-equiv-'));
   cpSync(path.resolve('campaigns'), dir, { recursive: true });

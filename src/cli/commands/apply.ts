@@ -213,6 +213,11 @@ function renderStatus(s: EngineStatus, drift: Drift): string {
   lines.push(`outbox    ${Object.entries(s.outbox).map(([k, n]) => `${k} ${n}`).join(' · ')}`);
   const lag = Object.entries(s.lagSeconds).filter(([, sec]) => sec > 0);
   lines.push(`lag       ${lag.length ? lag.map(([q, sec]) => `${q} ${formatSeconds(sec)}`).join(' · ') : 'none: every due item is claimed'}`);
+  if (s.models) {
+    const m = s.models;
+    const parts = [m.rfmPopulation === null ? null : `RFM over ${m.rfmPopulation} customers`, m.clv === null ? null : m.clv.ok ? 'CLV fitted' : `CLV not fitted: ${oneLine(m.clv.problem ?? '')}`].filter(Boolean);
+    lines.push(`models    fitted ${at(m.fittedAt)}: ${parts.join('; ')}`);
+  }
   if (s.channels.length) {
     lines.push('channels  (last 1 h | last 24 h: sent / failed / retried / ambiguous)');
     const width = Math.max(...s.channels.map((c) => c.channel.length));

@@ -17,6 +17,7 @@ export interface EngineStartFlags extends StoreFlags {
   tick: string;
   timerLease: string;
   sendLease: string;
+  modelRefit: string;
   /** --entry-at-ingest / --no-entry-at-ingest; unset: the backend's default (startEngine). */
   entryAtIngest?: boolean;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -75,6 +76,7 @@ export const registerEngine: RegisterCommand = (program, ctx) => {
       .option('--tick <ms>', 'how often the worker looks for due timers, sweeps and queued sends', '1000')
       .option('--timer-lease <ms>', 'how long a claimed timer is reserved for this engine', '60000')
       .option('--send-lease <ms>', 'how long a send may take before the message counts as ambiguous (or, on an idempotent channel, is retried)', '300000')
+      .option('--model-refit <ms>', 'how often the RFM and CLV models are refitted from the stored events (the first fit runs at once)', '86400000')
       .option('--entry-at-ingest', 'enter ingested events into journeys in the ingest transaction (default with the embedded database)')
       .option('--no-entry-at-ingest', 'only queue ingested events; the worker enters them (default with PostgreSQL)')
       .addOption(new Option('--log-level <level>', 'pino log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
@@ -98,7 +100,8 @@ export async function runEngine(flags: EngineStartFlags, ctx: CommandContext, st
   if (!Number.isInteger(tickMs) || tickMs < 10) throw new UserError('HER7008', `--tick ${flags.tick} is not a whole number of milliseconds ≥ 10`, ExitCode.usage);
   const timerLeaseMs = Number(flags.timerLease);
   const sendLeaseMs = Number(flags.sendLease);
-  for (const [flag, raw, v] of [['--timer-lease', flags.timerLease, timerLeaseMs], ['--send-lease', flags.sendLease, sendLeaseMs]] as const) {
+  const modelRefitMs = Number(flags.modelRefit);
+  for (const [flag, raw, v] of [['--timer-lease', flags.timerLease, timerLeaseMs], ['--send-lease', flags.sendLease, sendLeaseMs], ['--model-refit', flags.modelRefit, modelRefitMs]] as const) {
     if (!Number.isInteger(v) || v < 100) throw new UserError('HER7008', `${flag} ${raw} is not a whole number of milliseconds ≥ 100`, ExitCode.usage);
   }
   const project = flags.apply ? loadOrReport([flags.apply], ctx) : undefined;
@@ -112,7 +115,7 @@ export async function runEngine(flags: EngineStartFlags, ctx: CommandContext, st
       });
       ctx.io.err(result.kind === 'unchanged' ? `configuration ${short(result.version)} already active\n` : `activated configuration ${short(result.version)}\n`);
     }
-    const running = await startEngine({ store, token, port, host: flags.host, logLevel: flags.logLevel, defaultMetrics: true, entryAtIngest: flags.entryAtIngest, worker: { providers: channelProviders(ctx.io.env), intervalMs: tickMs, timerLeaseMs, sendLeaseMs, workerId: `${hostname()}-${process.pid}`, unsubscribeSecret: ctx.io.env.HERALD_UNSUBSCRIBE_SECRET || undefined }, ...secretsFromEnv(ctx.io.env) }).catch((error: unknown) => {
+    const running = await startEngine({ store, token, port, host: flags.host, logLevel: flags.logLevel, defaultMetrics: true, entryAtIngest: flags.entryAtIngest, worker: { providers: channelProviders(ctx.io.env), intervalMs: tickMs, timerLeaseMs, sendLeaseMs, modelRefitMs, workerId: `${hostname()}-${process.pid}`, unsubscribeSecret: ctx.io.env.HERALD_UNSUBSCRIBE_SECRET || undefined }, ...secretsFromEnv(ctx.io.env) }).catch((error: unknown) => {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
         throw new UserError(ENGINE_CODE.cannotListen, `cannot listen on ${flags.host}:${port}: ${code}`, ExitCode.unavailable, 'choose another --port or --host');
