@@ -161,6 +161,8 @@ class Simulation {
   private readonly end: number;
   private readonly inputScratch: InputValue[] = [];
   private readonly envs = new Map<CompiledExpression, CustomerEnv>();
+  private lastExpr: CompiledExpression | undefined;
+  private lastEnv: CustomerEnv | undefined;
   readonly policy: Map<string, PolicyDef | undefined> = new Map();
   readonly seedText: string;
   /** Per journey with segment entry: the segment split into conjuncts, and per customer the next tick worth checking. */
@@ -752,11 +754,14 @@ class Simulation {
 
   /** The environment `expr` is evaluated in, one per expression: an evaluation never re-enters its own expression. */
   private envOf(expr: CompiledExpression, customer: number, at: number, event: Readonly<Record<string, unknown>> | undefined, memo: Map<string, boolean> | undefined): CustomerEnv {
-    let env = this.envs.get(expr);
+    // Loops over customers test one expression many times in a row: the last one is checked first.
+    let env = expr === this.lastExpr ? this.lastEnv : this.envs.get(expr);
     if (env === undefined) {
       env = new CustomerEnv(this, expr, { out: new Array<InputValue>(expr.inputs.length), version: -1, columns: [], nanIsNull: expr.inputs.map(CustomerInputs.nanIsNull) });
       this.envs.set(expr, env);
     }
+    this.lastExpr = expr;
+    this.lastEnv = env;
     env.customer = customer;
     env.now = at;
     env.event = event;
