@@ -114,7 +114,7 @@ export class ByteStringPool {
    */
   private table: Int32Array | undefined;
   private mask = 0;
-  private readonly cache: (string | undefined)[] = [];
+  private cache: (string | undefined)[] = [];
 
   constructor(arena: StringArena = new StringArena()) {
     this.arena = arena;
@@ -171,11 +171,24 @@ export class ByteStringPool {
 
   /** The string for a code ("" for the empty string, which pools may hold). */
   get(code: number): string {
-    const cached = this.cache[code];
+    let cache = this.cache;
+    if (code >= cache.length) cache = this.growCache(code);
+    const cached = cache[code];
     if (cached !== undefined) return cached;
     const value = this.arena.get(code) ?? '';
-    this.cache[code] = value;
+    cache[code] = value;
     return value;
+  }
+
+  /**
+   * The cache sized to the pool up front: an array written at scattered indexes (a plan reads the ids of
+   * the customers it enters, all over a million) turns into a hash table, slower to read and to grow.
+   */
+  private growCache(code: number): (string | undefined)[] {
+    const next = new Array<string | undefined>(Math.max(code + 1, this.arena.length, 2 * this.cache.length));
+    for (let i = 0; i < this.cache.length; i++) next[i] = this.cache[i];
+    this.cache = next;
+    return next;
   }
 
   private buildIndex(): Int32Array {

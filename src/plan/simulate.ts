@@ -872,26 +872,35 @@ class Simulation {
 }
 
 const CUSTOMER = Symbol('customer');
+const VALUES = Symbol('values');
 
 /**
- * Profiles whose attributes are decoded when read: a run's sends read two or three of the dozen that
- * conditions and policies name, and decoding all of them for every customer with a run cost more than
- * the sends. Read by name only (the gate indexes address and consent); nothing enumerates them.
+ * Profiles whose attributes are decoded when first read: a run's sends read two or three of the dozen
+ * that conditions and policies name, and decoding all of them for every customer with a run cost more than
+ * the sends; each send reads its address again, so a value once decoded is kept. Read by name only (the
+ * gate indexes address and consent); nothing enumerates them.
  */
 function lazyProfiles(dataset: Dataset, names: readonly string[]): (customer: number) => Record<string, unknown> {
   const proto: Record<string, unknown> = {};
-  for (const name of names) {
+  names.forEach((name, k) => {
     const column = dataset.customers.columns.get(name);
     Object.defineProperty(proto, name, {
       enumerable: true,
-      get(this: { [CUSTOMER]: number }) {
-        return column ? attributeValue(column, this[CUSTOMER]) : null;
+      get(this: { [CUSTOMER]: number; [VALUES]: unknown[] }) {
+        const values = this[VALUES];
+        let value = values[k];
+        if (value === undefined) {
+          value = column ? attributeValue(column, this[CUSTOMER]) : null;
+          values[k] = value;
+        }
+        return value;
       },
     });
-  }
+  });
   return (customer) => {
-    const profile = Object.create(proto) as Record<string, unknown> & { [CUSTOMER]: number };
+    const profile = Object.create(proto) as Record<string, unknown> & { [CUSTOMER]: number; [VALUES]: unknown[] };
     profile[CUSTOMER] = customer;
+    profile[VALUES] = new Array<unknown>(names.length);
     return profile;
   };
 }
