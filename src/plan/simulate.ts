@@ -173,6 +173,8 @@ class Simulation {
    * over the index, so one read here replaces a cache miss per journey. Undefined past 31 journeys.
    */
   private readonly flags: Int32Array | undefined;
+  /** Per journey: the event table id of its goal (-1: none). */
+  private readonly goalType: Int32Array;
   /** Per event type id: the journeys an event of that type may let in (its event entries, segment entries). */
   private readonly entrants: Int32Array[];
   /** Per segment: customers who are never members inside the window (see neverMembers), once computed. */
@@ -246,6 +248,7 @@ class Simulation {
       if (!never || !this.flags) return;
       for (let c = 0; c < n; c++) if (never[c] === 1) this.flags[2 * c + 1] |= 1 << index;
     });
+    this.goalType = Int32Array.from(this.journeys, (j) => (j.goal ? (dataset.eventTable(j.goal.event)?.id ?? -1) : -1));
     this.entrants = dataset.eventTables.map((table) =>
       Int32Array.from(
         this.journeys.flatMap((j, index) => ((j.entry.kind === 'event' && j.entry.event === table.name) || j.entry.kind === 'segment' ? [index] : [])),
@@ -368,7 +371,9 @@ class Simulation {
       for (let index = 0; index < count; index++) {
         if (((hasRun >>> index) & 1) === 0) continue;
         const run = this.runs[index].get(customer);
-        if (run && listensForGoal(run, this.journeys[index], at)) {
+        // A run reads an event only as its goal or as the event a wait is for (journey-step's onEvent);
+        // any other event would build a step for nothing.
+        if (run && (this.goalType[index] === typeId || (run.waiting?.kind === 'event' && run.waiting.event === table.name)) && listensForGoal(run, this.journeys[index], at)) {
           props ??= this.dataset.eventProps(table, row);
           this.advance(index, customer, { kind: 'event', at, type: table.name, props });
         }
