@@ -195,4 +195,49 @@ describe.each(backendNames())('receipts on %s', (name) => {
     expect(await count(store, 'outbox', `template = 'welcome-reminder'`)).toBe(0);
     await worker.stop();
   });
+
+  it('a hard bounce suppresses the address it bounced from, for every later send, until the customer gives another', async () => {
+    const store = await backend.clean();
+    const clock = manualClock('2024-03-04T10:00:00Z');
+    const customer = treated[3];
+    await setup(store, clock, [customer]);
+    const app = await serve(store, clock);
+    const projects = storeProjectLoader(store);
+    const worker = startWorker({ store, projects, clock, providers: () => okProvider });
+    await insertEvents(store.db, [{ customerId: customer, id: 'evt-1', type: 'signup', ts: clock.now(), props: {} }], clock.now());
+    await worker.tick();
+    const [hello] = await rows<{ id: string }>(store, `SELECT id FROM outbox`);
+    expect(await rows(store, `SELECT address FROM attempts`)).toEqual([{ address: `${customer}@example.com` }]);
+    // The profile holds another address when the bounce arrives: the one suppressed is the one the attempt used.
+    await upsertCustomers(store.db, [{ id: customer, attributes: { email: `${customer}@other.example.com` } }], clock.now());
+    await postReceipt(app, clock, { id: 'b-1', message_id: hello.id, status: 'bounced', at: clock.now() + 5 });
+    await postReceipt(app, clock, { id: 'b-1', message_id: hello.id, status: 'bounced', at: clock.now() + 5 }); // repeated by the provider
+    await worker.tick();
+    expect(await rows(store, `SELECT customer_id, channel, address, reason, evidence FROM suppressions`)).toEqual([
+      { customer_id: customer, channel: 'email', address: `${customer}@example.com`, reason: 'hard_bounce', evidence: { message_id: hello.id, provider_event_id: 'b-1' } },
+    ]);
+    await upsertCustomers(store.db, [{ id: customer, attributes: { email: `${customer}@example.com` } }], clock.now());
+    // The next step's send is suppressed for want of an address (the reminder two days later).
+    clock.advance(2 * DAY + 1);
+    await worker.tick();
+    expect(await count(store, 'outbox', `template = 'welcome-reminder'`)).toBe(0);
+    const trace = await app.inject({ method: 'GET', url: `/v1/customers/${customer}/trace`, headers: { authorization: 'Bearer tok' } });
+    expect(trace.json().suppressions).toEqual([{ channel: 'email', address: `${customer}@example.com`, reason: 'hard_bounce', evidence: { message_id: hello.id, provider_event_id: 'b-1' }, at: expect.any(String) }]);
+    // A message already queued for the address is stopped at send time; with a new address it goes out.
+    const version = (await rows<{ version: string }>(store, `SELECT version FROM activations WHERE active`))[0].version;
+    const queue = async (id: string) =>
+      store.db.raw(
+        `INSERT INTO outbox (customer_id, id, journey, step, channel, template, class, config_version, status, next_attempt_at, created_at, updated_at)
+         VALUES (?, ?, 'welcome', 'hello', 'email', 'welcome', 'marketing', ?, 'queued', ?, ?, ?)`,
+        [customer, id, version, new Date(clock.now()), new Date(clock.now()), new Date(clock.now())],
+      );
+    await queue('late-1');
+    await worker.tick();
+    expect(await rows(store, `SELECT status, last_error->>'code' AS code FROM outbox WHERE id = 'late-1'`)).toEqual([{ status: 'failed', code: 'no_address' }]);
+    await upsertCustomers(store.db, [{ id: customer, attributes: { email: `${customer}@new.example.com` } }], clock.now());
+    await queue('late-2');
+    await worker.tick();
+    expect(await rows(store, `SELECT status FROM outbox WHERE id = 'late-2'`)).toEqual([{ status: 'sent' }]);
+    await worker.stop();
+  });
 });

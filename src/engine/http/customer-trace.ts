@@ -36,6 +36,10 @@ export async function registerTraceRoute(app: FastifyInstance, options: TraceRou
           `SELECT id, channel, granted, source, evidence, at FROM consents WHERE customer_id = ? ORDER BY at DESC, id`,
           [id],
         );
+        const suppressions = await q<{ channel: string; address: string; reason: string; evidence: unknown; at: Date }>(
+          `SELECT channel, address, reason, evidence, at FROM suppressions WHERE customer_id = ? ORDER BY at, channel, address`,
+          [id],
+        );
         const runs = await q<{ run_id: string; journey: string; config_version: string; status: string; entered_at: Date; wake_at: Date | null; state: { step?: string; waiting?: unknown; goalDeadline?: number; visits?: Record<string, number> } }>(
           `SELECT run_id, journey, config_version, status, entered_at, wake_at, state FROM runs WHERE customer_id = ? ORDER BY entered_at, run_id`,
           [id],
@@ -52,7 +56,7 @@ export async function registerTraceRoute(app: FastifyInstance, options: TraceRou
           `SELECT message_id, status, at, channel FROM receipts WHERE customer_id = ? ORDER BY at, provider_event_id`,
           [id],
         );
-        return { customer, events, eventCount, consents, runs, messages, attempts, receipts };
+        return { customer, events, eventCount, consents, suppressions, runs, messages, attempts, receipts };
       },
       { isolationLevel: 'repeatable read', readOnly: true },
     );
@@ -63,6 +67,7 @@ export async function registerTraceRoute(app: FastifyInstance, options: TraceRou
     return reply.send({
       customer: { id, attributes: c?.attributes ?? {}, created_at: iso(c?.created_at), updated_at: iso(c?.updated_at) },
       consents: trace.consents.map((r) => ({ id: r.id, channel: r.channel, granted: r.granted, source: r.source, evidence: r.evidence, at: iso(r.at) })),
+      suppressions: trace.suppressions.map((r) => ({ channel: r.channel, address: r.address, reason: r.reason, evidence: r.evidence, at: iso(r.at) })),
       events: {
         total: trace.eventCount.n,
         latest: trace.events.map((e) => ({ id: e.id, type: e.type, ts: iso(e.ts), props: e.props, received_at: iso(e.received_at), processed_at: iso(e.processed_at) })),

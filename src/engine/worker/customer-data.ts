@@ -311,14 +311,55 @@ export function withConsents(project: Project, profile: Record<string, unknown>,
   return out;
 }
 
+/** Per customer, the addresses suppressed on each channel (a hard bounce). */
+export type Suppressed = Map<string, { channel: string; address: string }[]>;
+
+export async function loadSuppressions(db: Db, customerIds: readonly string[]): Promise<Suppressed> {
+  const out: Suppressed = new Map();
+  if (customerIds.length === 0) return out;
+  const rows = (await db.raw(`SELECT customer_id, channel, address FROM suppressions WHERE customer_id = ANY(?::text[])`, [[...customerIds]])).rows as {
+    customer_id: string;
+    channel: string;
+    address: string;
+  }[];
+  for (const r of rows) {
+    const list = out.get(r.customer_id) ?? [];
+    list.push({ channel: r.channel, address: r.address });
+    out.set(r.customer_id, list);
+  }
+  return out;
+}
+
+/**
+ * The profile with each suppressed address blanked: the gate then finds no usable address for that channel
+ * (no_address), and a customer who gives a new address is reachable again without anyone lifting anything.
+ */
+export function withSuppressions(project: Project, profile: Record<string, unknown>, list: readonly { channel: string; address: string }[] | undefined): Record<string, unknown> {
+  if (!list?.length) return profile;
+  let out = profile;
+  for (const s of list) {
+    const attribute = project.channels.get(s.channel)?.address;
+    if (attribute === undefined || profile[attribute] !== s.address) continue;
+    if (out === profile) out = { ...profile };
+    out[attribute] = '';
+  }
+  return out;
+}
+
+/** The profile the policy gate sees: consent records and suppressions applied over the stored attributes. */
+export function gateProfile(project: Project, profile: Record<string, unknown>, consents: readonly { channel: string; granted: boolean }[] | undefined, suppressed: readonly { channel: string; address: string }[] | undefined): Record<string, unknown> {
+  return withSuppressions(project, withConsents(project, profile, consents), suppressed);
+}
+
 /** What a step needs besides the customer, read once for a whole batch at one instant. */
 export interface StepData {
   ledger: LedgerSnapshot;
   consents: Map<string, { channel: string; granted: boolean }[]>;
+  suppressed: Suppressed;
 }
 
 export async function loadStepData(db: Db, projects: Iterable<Project>, customerIds: readonly string[], at: number): Promise<StepData> {
-  return { ledger: await LedgerSnapshot.load(db, ledgerWindows(projects), customerIds, at), consents: await loadConsents(db, customerIds, at) };
+  return { ledger: await LedgerSnapshot.load(db, ledgerWindows(projects), customerIds, at), consents: await loadConsents(db, customerIds, at), suppressed: await loadSuppressions(db, customerIds) };
 }
 
 /** An event as the worker offers it: from the queue (claimed) or from ingest (at-ingest entry). */
@@ -371,6 +412,7 @@ export async function loadBatch(db: Db, windows: ReturnType<typeof ledgerWindows
               (SELECT json_agg(json_build_array(e.id, e.type, trunc(extract(epoch FROM e.ts) * 1000)::float8, e.props) ORDER BY e.ts, e.id) FROM events e WHERE e.customer_id = u.id) AS events,
               (SELECT json_agg(json_build_array(k.channel, k.granted)) FROM (
                  SELECT DISTINCT ON (channel) channel, granted FROM consents WHERE customer_id = u.id AND at <= ? ORDER BY channel, at DESC, recorded_at DESC) AS k) AS consents,
+              (SELECT json_agg(json_build_array(s.channel, s.address)) FROM suppressions s WHERE s.customer_id = u.id) AS suppressed,
               CASE WHEN ?::boolean THEN (SELECT json_agg(json_build_array(l.channel, trunc(extract(epoch FROM l.at) * 1000)::float8) ORDER BY l.at)
                  FROM ledger l WHERE l.customer_id = u.id AND l.class = 'marketing' AND l.at > ? AND l.at <= ?) END AS sends,
               (SELECT spent FROM spend) AS spent,
@@ -398,6 +440,7 @@ export async function loadBatch(db: Db, windows: ReturnType<typeof ledgerWindows
     attributes: Record<string, unknown> | null;
     events: [string, string, number, Record<string, unknown> | null][] | null;
     consents: [string, boolean][] | null;
+    suppressed: [string, string][] | null;
     sends: [string, number][] | null;
     spent: number[];
     runs: [string, string, string, RunState, number][] | null;
@@ -406,6 +449,7 @@ export async function loadBatch(db: Db, windows: ReturnType<typeof ledgerWindows
   }[];
   const customers = new Map<string, CustomerData>();
   const consents = new Map<string, { channel: string; granted: boolean }[]>();
+  const suppressed: Suppressed = new Map();
   const sends = new Map<string, { channel: string; at: number }[]>();
   const runs = new Map<string, StoredRun[]>();
   const claimed: OfferedEvent[] = [];
@@ -413,17 +457,18 @@ export async function loadBatch(db: Db, windows: ReturnType<typeof ledgerWindows
   for (const r of rows) {
     customers.set(r.id, { id: r.id, profile: r.attributes ?? {}, events: (r.events ?? []).map(([id, type, ts, props]) => ({ id, type, ts: Number(ts), props: props ?? {} })), models: r.models ?? undefined });
     if (r.consents) consents.set(r.id, r.consents.map(([channel, granted]) => ({ channel, granted })));
+    if (r.suppressed) suppressed.set(r.id, r.suppressed.map(([channel, address]) => ({ channel, address })));
     sends.set(r.id, (r.sends ?? []).map(([channel, t]) => ({ channel, at: Number(t) })));
     runs.set(r.id, (r.runs ?? []).map(([runId, journey, configVersion, state, enteredAt]) => ({ customerId: r.id, runId, journey, configVersion, state, enteredAt: Number(enteredAt) })));
     for (const [id, type, ts, props] of r.queued ?? []) claimed.push({ customerId: r.id, id, type, ts: Number(ts), props: props ?? {} });
     spent = r.spent;
   }
-  return { customers, runs, claimed, data: { ledger: LedgerSnapshot.of(at, windows.budgets, spent, sends), consents } };
+  return { customers, runs, claimed, data: { ledger: LedgerSnapshot.of(at, windows.budgets, spent, sends), consents, suppressed } };
 }
 
 /** The step context from data read up front (`data.ledger.at` must be the step's instant). */
 export function stepContextFrom(data: StepData, project: Project, journey: JourneyDef, customer: CustomerData, at: number, entryEvent?: Readonly<Record<string, unknown>>): StepContext {
-  const c: CustomerContext = { id: customer.id, profile: withConsents(project, customer.profile, data.consents.get(customer.id)), timezone: timezoneOf(project, customer.profile) };
+  const c: CustomerContext = { id: customer.id, profile: gateProfile(project, customer.profile, data.consents.get(customer.id), data.suppressed.get(customer.id)), timezone: timezoneOf(project, customer.profile) };
   return {
     journey,
     channels: project.channels,

@@ -90,6 +90,17 @@ export async function processReceipts(options: ProcessReceiptsOptions): Promise<
           [outcome.customerId, `complaint-${r.channel}-${r.provider_event_id}`, r.channel, JSON.stringify({ message_id: r.message_id, provider_event_id: r.provider_event_id }), new Date(r.at), new Date(now)],
         );
       }
+      // A hard bounce: the address the message went to is not written to again (withSuppressions), until
+      // the customer gives another. The address is the one the attempt used, not the profile's today.
+      if (r.status === 'bounced' && r.message_id && outcome.customerId) {
+        await trx.raw(
+          `INSERT INTO suppressions (customer_id, channel, address, reason, evidence, at, recorded_at)
+           SELECT customer_id, ?, address, 'hard_bounce', ?::jsonb, ?, ? FROM attempts
+            WHERE customer_id = ? AND message_id = ? AND address IS NOT NULL AND address <> '' ORDER BY n DESC LIMIT 1
+           ON CONFLICT (customer_id, channel, address) DO NOTHING`,
+          [r.channel, JSON.stringify({ message_id: r.message_id, provider_event_id: r.provider_event_id }), new Date(r.at), new Date(now), outcome.customerId, r.message_id],
+        );
+      }
       result.receipts++;
       if (outcome.kind === 'applied') {
         result.applied++;

@@ -13,7 +13,7 @@ import { unsubscribeToken } from '../http/unsubscribe.js';
 import { checkSend } from '../../core/policy-gate.js';
 import type { Project } from '../../config/model.js';
 import type { GateDecision, SuppressReason } from '../../core/types.js';
-import { loadConsents, loadCustomer, renderContext, timezoneOf, withConsents } from './customer-data.js';
+import { gateProfile, loadConsents, loadCustomer, loadSuppressions, renderContext, timezoneOf } from './customer-data.js';
 import { preloadVersions, type ProjectLoader } from './projects.js';
 import { customerLockKey, customerRuns, lockCustomer, stepAndPersist } from './runs.js';
 import { SendTimeLedger } from './send-time-ledger.js';
@@ -65,6 +65,8 @@ interface OutboxRow {
   attempts: number;
   /** The message is a cascade step (a capped channel falls through instead of on_cap deciding). */
   in_cascade?: boolean;
+  /** The address the send-time gate saw (kept on the attempt, so a bounce suppresses that one). */
+  address?: string | null;
   /** Set by the claim when the send-time gate refused the message (no provider call). */
   refused?: SuppressReason;
 }
@@ -128,7 +130,14 @@ async function claim(options: SendOutboxOptions, now: number, limit: number): Pr
       if (gate?.kind === 'suppress') r.refused = gate.reason;
       claimed.push(r);
       r.attempts += 1;
-      await trx.raw(`INSERT INTO attempts (customer_id, message_id, n, worker, started_at) VALUES (?, ?, ?, ?, ?)`, [r.customer_id, r.id, r.attempts, options.worker, new Date(now)]);
+      await trx.raw(`INSERT INTO attempts (customer_id, message_id, n, worker, started_at, address) VALUES (?, ?, ?, ?, ?, ?)`, [
+        r.customer_id,
+        r.id,
+        r.attempts,
+        options.worker,
+        new Date(now),
+        r.address ?? null,
+      ]);
       await trx.raw(`UPDATE outbox SET status = 'sending', attempts = ?, lease_owner = ?, lease_until = ?, updated_at = ? WHERE customer_id = ? AND id = ?`, [
         r.attempts,
         options.worker,
@@ -156,6 +165,7 @@ async function sendTimeGates(trx: Knex.Transaction, options: SendOutboxOptions, 
     ((await trx.raw(`SELECT id, attributes FROM customers WHERE id = ANY(?::text[])`, [ids])).rows as { id: string; attributes: Record<string, unknown> }[]).map((r) => [r.id, r.attributes ?? {}]),
   );
   const consents = await loadConsents(trx, ids, now);
+  const suppressed = await loadSuppressions(trx, ids);
   const costs = new Map(
     (
       (await trx.raw(`SELECT message_id, cost::float8 AS cost FROM ledger WHERE customer_id = ANY(?::text[]) AND message_id = ANY(?::text[])`, [ids, rows.map((r) => r.id)])).rows as {
@@ -172,7 +182,9 @@ async function sendTimeGates(trx: Knex.Transaction, options: SendOutboxOptions, 
     const channel = project.channels.get(r.channel);
     if (!channel) continue; // attempt() reports the unknown reference
     const journey = project.journeys.get(r.journey);
-    const profile = withConsents(project, profiles.get(r.customer_id) ?? {}, consents.get(r.customer_id));
+    const profile = gateProfile(project, profiles.get(r.customer_id) ?? {}, consents.get(r.customer_id), suppressed.get(r.customer_id));
+    const to = profile[channel.address];
+    r.address = typeof to === 'string' ? to : to === undefined || to === null ? null : JSON.stringify(to);
     const cost = costs.get(r.id) ?? 0;
     const decision = checkSend({
       at: now,
