@@ -165,8 +165,6 @@ export class SegmentGate {
   private readonly customers: number;
   private readonly stamp: Int32Array;
   private first = true;
-  /** Per customer: before this instant the condition cannot hold without an event of one of `types` (0: unknown). */
-  readonly earliest: Float64Array;
   /** Event types the clock-free conjuncts read (RFM and CLV are held fixed over the window). */
   readonly types = new Set<string>();
   /** `types` by event table id, for the per-event check. */
@@ -183,7 +181,6 @@ export class SegmentGate {
   ) {
     this.customers = dataset.customerCount;
     this.stamp = new Int32Array(this.customers).fill(-1);
-    this.earliest = new Float64Array(this.customers);
     for (const c of conjuncts ?? []) {
       for (const input of [...c.expr.inputs, ...(c.since?.anchor.inputs ?? []), ...(c.negated ?? [])]) {
         if (input.kind === 'aggregate') this.types.add(input.event);

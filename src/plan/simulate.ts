@@ -168,11 +168,17 @@ class Simulation {
   /** Per journey with segment entry: the segment split into conjuncts, and per customer the next tick worth checking. */
   private readonly gates: (SegmentGate | undefined)[];
   /**
-   * Per customer, two words: bit j of the first is set once the customer has a run of journey j, of the
-   * second when journey j's segment gate never admits them. Events come in time order for customers all
-   * over the index, so one read here replaces a cache miss per journey. Undefined past 31 journeys.
+   * Per customer, one record of `stride` numbers: bit j of the first is set once the customer has a run of
+   * journey j, of the second when journey j's segment gate never admits them (both only up to 31 journeys,
+   * see `bits`); then per segment gate (see gateSlot) the instant before which its condition cannot hold
+   * without an event of a type it reads (0: unknown). Events come in time order for customers all over
+   * the index, so one record read here replaces a cache miss per journey and gate.
    */
-  private readonly flags: Int32Array | undefined;
+  private readonly state: Float64Array;
+  private readonly stride: number;
+  private readonly bits: boolean;
+  /** Per journey: its gate's place in a customer's record, after the two bit words (-1: no gate). */
+  private readonly gateSlot: Int32Array;
   /** Per journey: the event table id of its goal (-1: none). */
   private readonly goalType: Int32Array;
   /** Per event type id: the journeys an event of that type may let in (its event entries, segment entries). */
@@ -242,11 +248,16 @@ class Simulation {
       const never = this.neverMembersOf(j.entry.segment);
       return new SegmentGate(conjuncts, dataset, options.now, project.settings.segmentRefreshMs, project.model.rfm?.monetary.event, never);
     });
-    this.flags = this.journeys.length <= 31 ? new Int32Array(2 * n) : undefined;
+    this.bits = this.journeys.length <= 31;
+    let slots = 0;
+    this.gateSlot = Int32Array.from(this.gates, (gate) => (gate ? 2 + slots++ : -1));
+    this.stride = 2 + slots;
+    this.state = new Float64Array(n * this.stride);
     this.gates.forEach((gate, index) => {
       const never = gate?.never;
-      if (!never || !this.flags) return;
-      for (let c = 0; c < n; c++) if (never[c] === 1) this.flags[2 * c + 1] |= 1 << index;
+      if (!never || !this.bits) return;
+      const { state, stride } = this;
+      for (let c = 0; c < n; c++) if (never[c] === 1) state[stride * c + 1] = state[stride * c + 1] | (1 << index);
     });
     this.goalType = Int32Array.from(this.journeys, (j) => (j.goal ? (dataset.eventTable(j.goal.event)?.id ?? -1) : -1));
     this.entrants = dataset.eventTables.map((table) =>
@@ -363,9 +374,11 @@ class Simulation {
     // Materialised once, on first need, and shared by every journey that sees this event.
     let props: Record<string, unknown> | undefined;
     if (this.tracing && this.traced[customer]) this.trace(customer, at, `event ${table.name}`);
-    const flags = this.flags;
-    const hasRun = flags ? flags[2 * customer] : -1;
-    const never = flags ? flags[2 * customer + 1] : 0;
+    const state = this.state;
+    const base = this.stride * customer;
+    const bits = this.bits;
+    const hasRun = bits ? state[base] : -1;
+    const never = bits ? state[base + 1] : 0;
     if (hasRun !== 0) {
       const count = this.journeys.length;
       for (let index = 0; index < count; index++) {
@@ -390,12 +403,13 @@ class Simulation {
         this.enter(index, customer, at, { type: table.name, props: (props ??= this.dataset.eventProps(table, row)) });
       } else if (entry.kind === 'segment') {
         const gate = this.gates[index]!;
-        if (!flags && gate.never?.[customer] === 1) continue;
+        if (!bits && gate.never?.[customer] === 1) continue;
         // An event of a type the condition reads may change membership: evaluate now and at the next tick.
         // Any other event cannot make it true before the instant the last tick computed (see SegmentGate).
         const reads = gate.readsType[typeId] === 1;
-        if (gate.conjuncts && !reads && gate.earliest[customer] > at) continue;
-        if (reads) gate.earliest[customer] = 0;
+        const earliest = base + this.gateSlot[index];
+        if (gate.conjuncts && !reads && state[earliest] > at) continue;
+        if (reads) state[earliest] = 0;
         gate.schedule(customer, at, at);
         if (this.canEnter(index, customer, at) && this.member(entry.segment, customer, at, undefined)) this.enter(index, customer, at);
       }
@@ -431,7 +445,7 @@ class Simulation {
         // Nothing the other conjuncts say can bring that forward.
         if (latest === Infinity) break;
       }
-      gate.earliest[c] = holds || onlyTimeDependent ? 0 : latest;
+      this.state[this.stride * c + this.gateSlot[journey]] = holds || onlyTimeDependent ? 0 : latest;
       if (holds) {
         this.enter(journey, c, at);
         // The run's end schedules the next look, unless it ended already inside enter().
@@ -548,7 +562,7 @@ class Simulation {
     this.lastEntry[journey][customer] = at;
     const state = newRunState(j, this.dataset.customerId(customer), at);
     this.runs[journey].set(customer, state);
-    if (this.flags) this.flags[2 * customer] |= 1 << journey;
+    if (this.bits) this.state[this.stride * customer] = this.state[this.stride * customer] | (1 << journey);
     this.stats[journey].entered++;
     if (this.traced[customer]) this.trace(customer, at, event ? `entered (event ${event.type})` : `entered (${j.entry.kind === 'event' ? 'event' : `segment ${j.entry.kind === 'segment' ? j.entry.segment : (j.entry.segment ?? 'schedule')}`})`, j.meta.name);
     this.advance(journey, customer, { kind: 'enter', at, event });
