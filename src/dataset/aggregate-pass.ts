@@ -54,6 +54,7 @@ interface Plan {
   whereProps: string[];
   whereColumns: (PropColumn | undefined)[];
   scratch: Record<string, unknown>;
+  test?: (j: number) => boolean;
   stamp?: Int32Array;
   set?: Set<number>;
 }
@@ -237,19 +238,25 @@ function distinct(p: Plan, c: number, a: number, hi: number, keep: (j: number) =
   return set.size;
 }
 
-function runWhere(dataset: Dataset, p: Plan, c: number, a: number, hi: number, ts: Float64Array): void {
+/** The plan's `where` on row j, filling its scratch object with just the props the predicate reads. */
+function rowTest(dataset: Dataset, p: Plan): (j: number) => boolean {
   const where = p.where!;
   const obj = p.scratch;
   const names = p.whereProps;
   const cols = p.whereColumns;
   const strings = dataset.strings;
-  const test = (j: number): boolean => {
+  return (j: number): boolean => {
     for (let q = 0; q < names.length; q++) {
       const col = cols[q];
       obj[names[q]] = col ? propValue(col, j, strings) : null;
     }
     return where.test(obj);
   };
+}
+
+function runWhere(dataset: Dataset, p: Plan, c: number, a: number, hi: number, ts: Float64Array): void {
+  // One closure per plan, not one per customer.
+  const test = (p.test ??= rowTest(dataset, p));
   switch (p.op) {
     case Op.Count: {
       let n = 0;
