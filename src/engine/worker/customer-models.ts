@@ -13,7 +13,8 @@ import type { Knex } from 'knex';
 import { clvInputValues, fitClv, summarizeTransactions, type ClvFit } from '../../analytics/clv/index.js';
 import { RFM_GRID } from '../../analytics/rfm.js';
 import type { Project } from '../../config/model.js';
-import type { ClvInput, InputSpec, InputValue, RfmInput } from '../../model/inputs.js';
+import type { ClvInput, InputValue, RfmInput } from '../../model/inputs.js';
+import { projectInputs } from '../../config/project-inputs.js';
 import type { ClvSettings, RfmSettings } from '../../model/data-model.js';
 import type { Clock } from '../clock.js';
 import type { Store } from '../store/open-store.js';
@@ -46,18 +47,7 @@ export interface StoredModels {
 
 /** The models a project's expressions read, and the settings they need. */
 function modelsUsed(project: Project): { rfm?: RfmSettings; clv?: ClvSettings } {
-  const inputs: InputSpec[] = [];
-  const add = (e: { inputs: readonly InputSpec[] } | undefined) => e && inputs.push(...e.inputs);
-  for (const s of project.segments.values()) add(s.where);
-  for (const j of project.journeys.values()) {
-    if (j.entry.kind === 'event') add(j.entry.where);
-    add(j.goal?.where);
-    for (const step of j.steps) {
-      add(step.if);
-      if (step.action.kind === 'branch') for (const b of step.action.branches) add(b.when);
-      if (step.action.kind === 'wait' && step.action.wait.kind === 'event') add(step.action.wait.where);
-    }
-  }
+  const inputs = projectInputs(project);
   const out: { rfm?: RfmSettings; clv?: ClvSettings } = {};
   if (inputs.some((i) => i.kind === 'rfm') && project.model.rfm) out.rfm = project.model.rfm;
   if (inputs.some((i) => i.kind === 'clv') && project.model.clv) out.clv = project.model.clv;
