@@ -16,6 +16,8 @@ interface ZoneCache {
   offsets: Map<number, number>;
   /** nextLocalTime's two candidates by "hh:mm local-day offset" (see there). */
   next: Map<string, [number, number]>;
+  /** Offset in minutes at the first instant of a block, by its first quarter-hour index. */
+  edges: Map<number, number>;
 }
 
 const zones = new Map<string, ZoneCache>();
@@ -25,7 +27,7 @@ function cacheOf(zone: string): ZoneCache {
   let c = zones.get(zone);
   if (c === undefined) {
     if (zones.size > 1_000) zones.clear();
-    c = { zone: Info.normalizeZone(zone), offsets: new Map(), next: new Map() };
+    c = { zone: Info.normalizeZone(zone), offsets: new Map(), next: new Map(), edges: new Map() };
     zones.set(zone, c);
   }
   return c;
@@ -38,11 +40,12 @@ function offsetMinutes(at: number, zone: string): number {
   if (offset === undefined) {
     // What DateTime.fromMillis(at, { zone }).offset answers, without building the DateTime. A zone changes
     // its offset at most once within any six hours (transitions are days to months apart), so when the
-    // first and last quarter of the six-hour block agree, every quarter between has that offset too.
+    // offsets at the start of the six-hour block and of the next one agree, every quarter of the block has
+    // that offset too. Each block start serves two blocks: half the zone lookups.
     if (c.offsets.size > CACHE_LIMIT) c.offsets.clear();
     const first = quarter - (((quarter % BLOCK) + BLOCK) % BLOCK);
-    const start = c.zone.offset(first * QUARTER);
-    const end = c.zone.offset((first + BLOCK - 1) * QUARTER);
+    const start = blockStartOffset(c, first);
+    const end = blockStartOffset(c, first + BLOCK);
     if (start === end) {
       for (let q = first; q < first + BLOCK; q++) c.offsets.set(q, start);
       offset = start;
@@ -50,6 +53,16 @@ function offsetMinutes(at: number, zone: string): number {
       offset = c.zone.offset(at);
       c.offsets.set(quarter, offset);
     }
+  }
+  return offset;
+}
+
+function blockStartOffset(c: ZoneCache, quarter: number): number {
+  let offset = c.edges.get(quarter);
+  if (offset === undefined) {
+    if (c.edges.size > CACHE_LIMIT) c.edges.clear();
+    offset = c.zone.offset(quarter * QUARTER);
+    c.edges.set(quarter, offset);
   }
   return offset;
 }
