@@ -83,7 +83,8 @@ export class CustomerInputs {
   }
 
   value(customer: number, spec: InputSpec, now: number): InputValue {
-    if (now === this.snapshotAt) {
+    // Snapshots hold aggregates only (RFM and CLV are columns of their own, fixed over the window).
+    if (now === this.snapshotAt && (spec.kind === 'aggregate' || spec.kind === 'ltv')) {
       const column = this.snapshotColumns.get(spec.key);
       if (column !== undefined) {
         const v = column[customer];

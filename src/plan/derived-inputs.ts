@@ -72,15 +72,20 @@ export function derivedProvider(project: Project, dataset: Dataset, now: number)
       const key = `${settings.transaction.event}.${settings.transaction.prop}`;
       fit = clvFitOf(dataset, { offsets: table.offsets, ts: table.ts, amount: amount.values }, settings, key, now);
     }
+    // Conditions over everyone ask for one key a million times in a row: the last column is kept at hand.
+    let lastKey = '';
+    let lastColumn: Float64Array | undefined;
     provider.clv = (customer: number, key: string): InputValue => {
       if (!fit?.ok) return null;
-      let column = values.get(key);
+      let column = key === lastKey ? lastColumn : values.get(key);
       if (!column) {
         const spec = clvSpecs.find((s) => s.key === key);
         if (!spec) return null;
         column = clvInputValues(fit, fit.summary, spec);
         values.set(key, column);
       }
+      lastKey = key;
+      lastColumn = column;
       const v = column[customer];
       return Number.isFinite(v) ? v : null;
     };
