@@ -151,6 +151,20 @@ describe('BG/NBD expectation: numerics', () => {
     }
   });
 
+  it('has an answer at the fixed-dropout boundary a, b → ∞, where the series fail, continuous with them', () => {
+    const q = 0.1745;
+    const at = (k: number, x: number, T: number) => bgnbdAliveExpectation({ r: 0.372, alpha: 5.055, a: q * k, b: (1 - q) * k }, 52, x, T);
+    for (const [x, T] of [[0, 5], [3, 60], [20, 100]]) {
+      // The values a fit to data without dropouts produced (a ≈ 1.3e7, b ≈ 6.3e7) and beyond.
+      for (const k of [7.6e7, 1e9]) {
+        const v = at(k, x, T);
+        expect(Number.isFinite(v)).toBe(true);
+        // Where the series still work (a + b = 1e5), the boundary value is within 2e-4 of theirs.
+        expect(Math.abs(v / at(1e5, x, T) - 1)).toBeLessThan(2e-4);
+      }
+    }
+  });
+
   it('does not overflow for very frequent buyers or long horizons', () => {
     for (const [t, x, T] of [[52, 5000, 38], [52, 100000, 52], [5200, 0, 0], [5200, 3, 0.5]]) {
       const v = bgnbdConditionalExpectedPurchases(cdnow, t, x, 30, Math.max(T, 30));
