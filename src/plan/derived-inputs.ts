@@ -4,25 +4,10 @@
 import { clvInputValues, fitClv, type ClvFit } from '../analytics/clv/index.js';
 import { computeRfm, RFM_SEGMENTS } from '../analytics/rfm.js';
 import type { Project } from '../config/model.js';
+import { projectInputs } from '../config/project-inputs.js';
 import type { Dataset } from '../dataset/dataset.js';
-import type { ClvInput, InputSpec, InputValue, RfmInput } from '../model/inputs.js';
+import type { ClvInput, InputValue, RfmInput } from '../model/inputs.js';
 import type { DerivedProvider } from './customer-inputs.js';
-
-function usedInputs(project: Project): InputSpec[] {
-  const out: InputSpec[] = [];
-  const add = (e: { inputs: readonly InputSpec[] } | undefined) => e && out.push(...e.inputs);
-  for (const s of project.segments.values()) add(s.where);
-  for (const j of project.journeys.values()) {
-    if (j.entry.kind === 'event') add(j.entry.where);
-    add(j.goal?.where);
-    for (const step of j.steps) {
-      add(step.if);
-      if (step.action.kind === 'branch') for (const b of step.action.branches) add(b.when);
-      if (step.action.kind === 'wait' && step.action.wait.kind === 'event') add(step.action.wait.where);
-    }
-  }
-  return out;
-}
 
 /**
  * Fits already made on a dataset: a plan simulates head and base over the same dataset and instant, and
@@ -40,7 +25,7 @@ function clvFitOf(dataset: Dataset, transactions: Parameters<typeof fitClv>[0], 
 }
 
 export function derivedProvider(project: Project, dataset: Dataset, now: number): DerivedProvider {
-  const inputs = usedInputs(project);
+  const inputs = projectInputs(project);
   const provider: DerivedProvider = {};
   if (inputs.some((i) => i.kind === 'rfm') && project.model.rfm) {
     // Quintiles over the population at the start of the window, held for the horizon (see README).

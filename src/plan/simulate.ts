@@ -4,6 +4,7 @@
 // the customer and at every refresh tick (the engine's rule). No wall clock, no Math.random.
 import cronParser from 'cron-parser';
 import type { ChannelDef, JourneyDef, PolicyDef, Project } from '../config/model.js';
+import { projectExpressions } from '../config/project-inputs.js';
 import { advanceRunInPlace, listensForGoal, newRunState, type CustomerContext, type StepContext } from '../core/journey-step.js';
 import { simulatedReceipts } from './simulated-receipts.js';
 import { mayEnter } from '../core/reentry.js';
@@ -230,17 +231,7 @@ class Simulation {
       names.add(ch.address);
       if (ch.consent) names.add(ch.consent);
     }
-    const addExpr = (e: CompiledExpression | undefined) => e?.attributes.forEach((a) => names.add(a));
-    for (const seg of project.segments.values()) addExpr(seg.where);
-    for (const j of project.journeys.values()) {
-      if (j.entry.kind === 'event') addExpr(j.entry.where);
-      addExpr(j.goal?.where);
-      for (const step of j.steps) {
-        addExpr(step.if);
-        if (step.action.kind === 'branch') step.action.branches.forEach((b) => addExpr(b.when));
-        if (step.action.kind === 'wait' && step.action.wait.kind === 'event') addExpr(step.action.wait.where);
-      }
-    }
+    for (const e of projectExpressions(project)) e.attributes.forEach((a) => names.add(a));
     this.newProfile = lazyProfiles(dataset, [...names].filter((n) => project.model.attributes.has(n)));
     this.gates = this.journeys.map((j) => {
       if (j.entry.kind !== 'segment') return undefined;
