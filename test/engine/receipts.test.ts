@@ -51,6 +51,18 @@ describe.each(backendNames())('receipts on %s', (name) => {
     return app;
   }
 
+  /** The customer signed up and the worker sent the welcome email (the message receipts are about). */
+  async function welcomeSent(store: OpenedStore, clock: ManualClock, customer: string) {
+    await setup(store, clock, [customer]);
+    const app = await serve(store, clock);
+    const projects = storeProjectLoader(store);
+    const worker = startWorker({ store, projects, clock, providers: () => okProvider });
+    await insertEvents(store.db, [{ customerId: customer, id: 'evt-1', type: 'signup', ts: clock.now(), props: {} }], clock.now());
+    await worker.tick();
+    const [hello] = await rows<{ id: string }>(store, `SELECT id FROM outbox`);
+    return { app, projects, worker, hello };
+  }
+
   const postReceipt = (app: EngineServer, clock: ManualClock, body: unknown, opts: { secret?: string; signature?: string | null; channel?: string; signedAt?: number } = {}) => {
     const raw = JSON.stringify(body);
     const headers: Record<string, string> = { 'content-type': 'application/json' };
@@ -156,13 +168,7 @@ describe.each(backendNames())('receipts on %s', (name) => {
     const store = await backend.clean();
     const clock = manualClock('2024-03-04T10:00:00Z');
     const customer = treated[1];
-    await setup(store, clock, [customer]);
-    const app = await serve(store, clock);
-    const projects = storeProjectLoader(store);
-    const worker = startWorker({ store, projects, clock, providers: () => okProvider });
-    await insertEvents(store.db, [{ customerId: customer, id: 'evt-1', type: 'signup', ts: clock.now(), props: {} }], clock.now());
-    await worker.tick();
-    const [hello] = await rows<{ id: string }>(store, `SELECT id FROM outbox`);
+    const { app, projects, worker, hello } = await welcomeSent(store, clock, customer);
     await postReceipt(app, clock, { id: 'b-1', message_id: hello.id, status: 'bounced', at: clock.now() });
     await postReceipt(app, clock, { id: 'o-1', message_id: hello.id, status: 'opened', at: clock.now() + 1 });
     expect(await processReceipts({ store, projects, clock })).toMatchObject({ receipts: 2, applied: 2 });
@@ -176,13 +182,7 @@ describe.each(backendNames())('receipts on %s', (name) => {
     const store = await backend.clean();
     const clock = manualClock('2024-03-04T10:00:00Z');
     const customer = treated[2];
-    await setup(store, clock, [customer]);
-    const app = await serve(store, clock);
-    const projects = storeProjectLoader(store);
-    const worker = startWorker({ store, projects, clock, providers: () => okProvider });
-    await insertEvents(store.db, [{ customerId: customer, id: 'evt-1', type: 'signup', ts: clock.now(), props: {} }], clock.now());
-    await worker.tick();
-    const [hello] = await rows<{ id: string }>(store, `SELECT id FROM outbox`);
+    const { app, projects, worker, hello } = await welcomeSent(store, clock, customer);
     await postReceipt(app, clock, { id: 'c-1', message_id: hello.id, status: 'complained', at: clock.now() + 5 });
     await postReceipt(app, clock, { id: 'c-1', message_id: hello.id, status: 'complained', at: clock.now() + 5 }); // repeated by the provider
     await worker.tick();
@@ -200,13 +200,7 @@ describe.each(backendNames())('receipts on %s', (name) => {
     const store = await backend.clean();
     const clock = manualClock('2024-03-04T10:00:00Z');
     const customer = treated[3];
-    await setup(store, clock, [customer]);
-    const app = await serve(store, clock);
-    const projects = storeProjectLoader(store);
-    const worker = startWorker({ store, projects, clock, providers: () => okProvider });
-    await insertEvents(store.db, [{ customerId: customer, id: 'evt-1', type: 'signup', ts: clock.now(), props: {} }], clock.now());
-    await worker.tick();
-    const [hello] = await rows<{ id: string }>(store, `SELECT id FROM outbox`);
+    const { app, projects, worker, hello } = await welcomeSent(store, clock, customer);
     expect(await rows(store, `SELECT address FROM attempts`)).toEqual([{ address: `${customer}@example.com` }]);
     // The profile holds another address when the bounce arrives: the one suppressed is the one the attempt used.
     await upsertCustomers(store.db, [{ id: customer, attributes: { email: `${customer}@other.example.com` } }], clock.now());
