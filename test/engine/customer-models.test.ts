@@ -136,8 +136,22 @@ describe.each(backendNames())('customer models on %s', (name) => {
     cpSync(path.resolve('campaigns'), dir, { recursive: true });
     writeFileSync(path.join(dir, 'herald.yaml'), readFileSync(path.join(dir, 'herald.yaml'), 'utf8').replace('rfm: { window: 365d', 'rfm: { window: 180d'));
     const other = loadProject([dir]).project!;
-    await applyConfig(store, collectConfigFiles(other), { who: 'test', project: other, clock });
+    const applied = await applyConfig(store, collectConfigFiles(other), { who: 'test', project: other, clock });
     clock.advance(60_000);
+    // Another replica is fitting for it already (its lease holds): ticks here queue no second fit.
+    await store.db.raw(`INSERT INTO model_fits (due_at, config_version, created_at, lease_owner, lease_until) VALUES (?, ?, ?, 'replica-2', ?)`, [
+      new Date(clock.now()),
+      applied.version,
+      new Date(clock.now()),
+      new Date(clock.now() + 600_000),
+    ]);
+    for (let i = 0; i < 3; i++) {
+      clock.advance(1000);
+      expect(await refitModels({ store, projects, clock })).toBe(false);
+    }
+    expect(await rows(store, `SELECT count(*)::int AS n FROM model_fits WHERE done_at IS NULL`)).toEqual([{ n: 1 }]);
+    // That replica died: once its lease runs out, this one takes the fit over.
+    clock.advance(600_000);
     expect(await refitModels({ store, projects, clock })).toBe(true);
     expect(JSON.parse((await latestModels(store.db))!.rfm!.settings)).toMatchObject({ windowMs: 180 * DAY });
     expect(await rows(store, `SELECT count(*)::int AS n FROM model_fits WHERE done_at IS NOT NULL`)).toEqual([{ n: 3 }]);

@@ -77,14 +77,21 @@ export async function refitModels(options: RefitOptions): Promise<boolean> {
   const used = modelsUsed(active.project);
   if (used.rfm || used.clv) {
     const every = options.refitMs ?? DEFAULT_REFIT_MS;
-    const due = [Math.floor(now / every) * every];
-    // A configuration whose model settings the newest fit was not made under gets its own fit at once.
+    await db.raw(`INSERT INTO model_fits (due_at, config_version, created_at) VALUES (?, ?, ?) ON CONFLICT (due_at) DO NOTHING`, [
+      new Date(Math.floor(now / every) * every),
+      active.version,
+      new Date(now),
+    ]);
+    // A configuration whose model settings the newest fit was not made under gets its own fit at once; one,
+    // not one per tick while it runs.
     const latest = await latestModels(db);
-    if (latest && ((used.rfm && latest.rfm?.settings !== JSON.stringify(used.rfm)) || (used.clv && latest.clv?.settings !== JSON.stringify(used.clv)))) due.push(now);
-    await db.raw(
-      `INSERT INTO model_fits (due_at, config_version, created_at) SELECT d, ?, ? FROM unnest(?::timestamptz[]) AS d ON CONFLICT (due_at) DO NOTHING`,
-      [active.version, new Date(now), due.map((d) => new Date(d).toISOString())],
-    );
+    if (latest && ((used.rfm && latest.rfm?.settings !== JSON.stringify(used.rfm)) || (used.clv && latest.clv?.settings !== JSON.stringify(used.clv)))) {
+      await db.raw(
+        `INSERT INTO model_fits (due_at, config_version, created_at) SELECT ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM model_fits WHERE done_at IS NULL AND config_version = ?)
+         ON CONFLICT (due_at) DO NOTHING`,
+        [new Date(now), active.version, new Date(now), active.version],
+      );
+    }
   }
   const claimed = (
     await db.raw(
