@@ -4,24 +4,13 @@
 import { performance } from 'node:perf_hooks';
 import { clvInputValues, fitClvSummary } from '../src/analytics/clv/fit.js';
 import { MS_PER_DAY, summarizeTransactions, type ClvTransactions } from '../src/analytics/clv/summary.js';
+import { prng } from '../test/support/prng.js';
 
 const CUSTOMERS = 100_000;
 const GOAL_SECONDS = 2;
 const TRUE_BG = { r: 0.25, alpha: 4, a: 0.8, b: 2.5 };
 const TRUE_GG = { p: 6, q: 4, gamma: 15 };
 const WEEK = 7 * MS_PER_DAY;
-
-/** mulberry32: small, fast, good enough for simulation; seeded so every run draws the same customers. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function normal(u: () => number): number {
   return Math.sqrt(-2 * Math.log(1 - u())) * Math.cos(2 * Math.PI * u());
@@ -51,7 +40,7 @@ function gamma(u: () => number, shape: number): number {
  * ~ Gamma(p, ν) with ν ~ Gamma(q, γ). Times are whole days, as real data are.
  */
 function simulate(seed: number): { tx: ClvTransactions; calibrationEnd: number; holdoutEnd: number } {
-  const u = rng(seed);
+  const u = prng(seed);
   const start = Date.UTC(2024, 0, 1);
   const calibrationEnd = start + 52 * WEEK;
   const holdoutEnd = calibrationEnd + 26 * WEEK;

@@ -5,6 +5,7 @@
 import type { EvalEnv, ExprEnvironment } from '../src/expr/api.js';
 import { compileExpression } from '../src/expr/compile.js';
 import { demoModel } from '../test/support/demo-model.js';
+import { prng } from '../test/support/prng.js';
 
 const EXPRESSIONS = [
   'count(purchase, within: 365d) >= 5 and days_since(last(purchase)) > 90 and sum(purchase.amount, within: 365d) > 500',
@@ -71,18 +72,6 @@ function benchCompile(): void {
     `compile (parse + check + codegen), ${EXPRESSIONS.length} expressions × ${rounds * reps}: median ${med.toFixed(1)} µs/expression, ` +
       `p90 ${percentile(perExpression, 0.9).toFixed(1)} µs — goal ≤ 100 µs: ${med <= 100 ? 'ok' : 'MISSED'}`,
   );
-}
-
-/** Deterministic PRNG (mulberry32), so every run evaluates the same data. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const NOW = Date.UTC(2024, 5, 1);

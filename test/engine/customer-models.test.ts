@@ -20,7 +20,7 @@ import type { ClvInput, InputValue, RfmInput } from '../../src/model/inputs.js';
 import { derivedProvider } from '../../src/plan/derived-inputs.js';
 import { contact, DAY, NOW, purchases, writeDataset, type Person } from '../support/plan-dataset.js';
 import { backendNames, rows, useBackend } from './support/backends.js';
-import { prng } from './support/processes.js';
+import { prng } from '../support/prng.js';
 
 const loaded = loadProject([path.resolve('campaigns')]);
 if (!loaded.project) throw new Error('campaigns/ does not load');

@@ -13,7 +13,8 @@ import { parseMail } from '../channels/support.js';
 import { makeProject } from '../support/project-fixture.js';
 import { backendNames, rows, useBackend } from './support/backends.js';
 import { herald } from './support/cli.js';
-import { CHANNELS_WITH_FROM, prng, startEngineProcess, startGateway, startSlowSmtp } from './support/processes.js';
+import { prng } from '../support/prng.js';
+import { CHANNELS_WITH_FROM, startEngineProcess, startGateway, startSlowSmtp } from './support/processes.js';
 
 const TOKEN = 'kill-test';
 const RECEIPT_SECRET = 'whsec-kill';

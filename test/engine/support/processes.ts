@@ -14,18 +14,6 @@ export const CHANNELS_WITH_FROM = BASE_CHANNELS.replace('  type: email\n', '  ty
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, '../../..');
 
-/** A small deterministic PRNG, so a failing run can be replayed from its printed seed. */
-export function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** An SMTP server that keeps every message and answers the final dot after `delayMs`: a kill lands mid-send. */
 export async function startSlowSmtp(delayMs: number) {
   const received: string[] = [];
