@@ -35,15 +35,16 @@ export interface CustomerData {
   models?: StoredModels;
 }
 
-export async function loadCustomer(db: Db, customerId: string): Promise<CustomerData> {
-  return (await loadCustomers(db, [customerId])).get(customerId)!;
+/** `models: false` for a caller that evaluates no expression (rendering a send): one query fewer per message. */
+export async function loadCustomer(db: Db, customerId: string, options: { models?: boolean } = {}): Promise<CustomerData> {
+  return (await loadCustomers(db, [customerId], options)).get(customerId)!;
 }
 
 /** Several customers in three queries (a sweep's page); every id asked for is in the map, known or not. */
-export async function loadCustomers(db: Db, ids: readonly string[]): Promise<Map<string, CustomerData>> {
+export async function loadCustomers(db: Db, ids: readonly string[], options: { models?: boolean } = {}): Promise<Map<string, CustomerData>> {
   const out = new Map<string, CustomerData>();
   if (ids.length === 0) return out;
-  const models = await latestModels(db);
+  const models = options.models === false ? undefined : await latestModels(db);
   for (const id of ids) out.set(id, { id, profile: {}, events: [], models });
   const rows = (await db.raw(`SELECT id, attributes FROM customers WHERE id = ANY(?::text[])`, [[...ids]])).rows as { id: string; attributes: Record<string, unknown> }[];
   for (const r of rows) out.get(r.id)!.profile = r.attributes ?? {};

@@ -245,7 +245,8 @@ async function attempt(options: SendOutboxOptions, row: OutboxRow): Promise<Outc
     const channel = project.channels.get(row.channel);
     const template = project.templates.get(row.template);
     if (!channel || !template) return { kind: 'failed', retryable: false, code: 'unknown_reference', message: `channel ${row.channel} or template ${row.template} is not in the run's version` };
-    const customer = await loadCustomer(options.store.db, row.customer_id);
+    // Rendering reads the profile, events and ltv, never rfm.* or clv.*: no model fit needed.
+    const customer = await loadCustomer(options.store.db, row.customer_id, { models: false });
     const to = customer.profile[channel.address];
     if (to === undefined || to === null || to === '') return { kind: 'failed', retryable: false, code: 'no_address', message: `customer has no ${channel.address}` };
     let entryEvent: Readonly<Record<string, unknown>> | undefined;
