@@ -8,7 +8,7 @@
 // events still queued are claimed and offered with the new ones (offerBatch), so order per customer holds.
 import type { Knex } from 'knex';
 import type { Clock } from '../clock.js';
-import { customerIdsOf, EVENT_FIELDS, eventOutcomes, eventsDocument, insertEvents, type EventOutcome } from '../ingest/write-ingest.js';
+import { eventColumns, eventOutcomes, insertEvents, type EventOutcome } from '../ingest/write-ingest.js';
 import type { ValidEvent } from '../ingest/validate-input.js';
 import type { Store } from '../store/open-store.js';
 import { offerBatch, withLoadedVersions, type ProcessEventsResult } from './process-events.js';
@@ -49,13 +49,15 @@ export async function ingestWithEntry(options: IngestEntryOptions, events: reado
  */
 async function insertLocked(trx: Knex.Transaction, events: readonly ValidEvent[], receivedAt: number): Promise<EventOutcome[]> {
   const at = new Date(receivedAt).toISOString();
+  const columns = eventColumns(events);
   const rows = (
     await trx.raw(
       `WITH locked AS (
          SELECT count(pg_advisory_xact_lock(${customerLockKey('s.id')})) AS n FROM (SELECT DISTINCT c AS id FROM unnest(?::text[]) AS c ORDER BY 1) AS s),
        stored AS (
          INSERT INTO events (customer_id, id, type, ts, props, received_at, processed_at)
-         SELECT ${EVENT_FIELDS}, ?::timestamptz, ?::timestamptz FROM json_array_elements(?::json) AS x
+         SELECT c, i, t, s, p, ?::timestamptz, ?::timestamptz
+           FROM unnest(?::text[], ?::text[], ?::text[], ?::timestamptz[], ?::jsonb[]) AS x(c, i, t, s, p)
           WHERE (SELECT n FROM locked) >= 0
          ON CONFLICT (customer_id, id) DO NOTHING
          RETURNING customer_id, id),
@@ -63,7 +65,7 @@ async function insertLocked(trx: Knex.Transaction, events: readonly ValidEvent[]
          INSERT INTO customers (id, created_at, updated_at) SELECT DISTINCT customer_id, ?::timestamptz, ?::timestamptz FROM stored
          ON CONFLICT (id) DO NOTHING)
        SELECT customer_id, id FROM stored`,
-      [customerIdsOf(events), at, at, eventsDocument(events), at, at],
+      [columns[0], at, at, ...columns, at, at],
     )
   ).rows as { customer_id: string; id: string }[];
   return eventOutcomes(events, rows);
