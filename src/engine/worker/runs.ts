@@ -114,7 +114,7 @@ export class RunWrites {
 
   /**
    * Everything queued, in one statement (data-modifying CTEs), so a batch's writes cost one round trip. Each
-   * table's rows travel as one JSON document (json_to_recordset): JSON.stringify is native, where array
+   * table's rows travel as one JSON document (jsonb_array_elements): JSON.stringify is native, where array
    * parameters are escaped element by element in JavaScript, which for the run states cost more than the
    * statement itself.
    */
