@@ -16,6 +16,7 @@ import { countSmsSegments, renderMessage, type RenderContext } from '../../templ
 import type { RunState } from '../../core/types.js';
 import type { StoredRun } from './runs.js';
 import { clvValue, latestModels, rfmValue, type StoredModels } from './customer-models.js';
+import { historyBindings, type HistoryNeed } from './history-needs.js';
 
 export type Db = Knex | Knex.Transaction;
 
@@ -29,7 +30,10 @@ export interface StoredEvent {
 export interface CustomerData {
   id: string;
   profile: Record<string, unknown>;
-  /** Ascending by ts. */
+  /**
+   * Ascending by (ts, id). From loadBatch, only the part of the history the batch's versions read
+   * (history-needs.ts); from loadCustomers, all of it.
+   */
   events: StoredEvent[];
   /** The newest population fit (rfm.* and clv.* read it); undefined before the first. */
   models?: StoredModels;
@@ -390,7 +394,7 @@ export interface BatchData {
  * are that claim's), so a customer's older queued events are offered with the newer ones, in time order.
  * The caller holds the customers' advisory locks.
  */
-export async function loadBatch(db: Db, windows: ReturnType<typeof ledgerWindows>, customerIds: readonly string[], at: number, options: { claimQueued?: boolean } = {}): Promise<BatchData> {
+export async function loadBatch(db: Db, windows: ReturnType<typeof ledgerWindows>, history: readonly HistoryNeed[], customerIds: readonly string[], at: number, options: { claimQueued?: boolean } = {}): Promise<BatchData> {
   const ids = [...customerIds];
   const rows = (
     await db.raw(
@@ -410,7 +414,12 @@ export async function loadBatch(db: Db, windows: ReturnType<typeof ledgerWindows
          SELECT coalesce(json_agg((SELECT coalesce(sum(l.cost), 0)::float8 FROM ledger l WHERE l.channel = x.channel AND l.at > x.since AND l.at <= ? AND l.cost > 0) ORDER BY x.i), '[]') AS spent
            FROM unnest(?::text[], ?::timestamptz[]) WITH ORDINALITY AS x(channel, since, i))
        SELECT u.id, c.attributes,
-              (SELECT json_agg(json_build_array(e.id, e.type, trunc(extract(epoch FROM e.ts) * 1000)::float8, e.props) ORDER BY e.ts, e.id) FROM events e WHERE e.customer_id = u.id) AS events,
+              (SELECT json_agg(json_build_array(e.id, e.type, trunc(extract(epoch FROM e.ts) * 1000)::float8, e.props) ORDER BY e.ts, e.id)
+                 FROM unnest(?::text[], ?::timestamptz[], ?::int[]) AS w(type, since, n)
+                 CROSS JOIN LATERAL (
+                   SELECT id, type, ts, props FROM events WHERE customer_id = u.id AND type = w.type AND ts > w.since AND ts <= ?
+                   UNION ALL
+                   (SELECT id, type, ts, props FROM events WHERE customer_id = u.id AND type = w.type AND ts <= w.since AND ts <= ? ORDER BY ts DESC, id DESC LIMIT w.n)) AS e) AS events,
               (SELECT json_agg(json_build_array(k.channel, k.granted)) FROM (
                  SELECT DISTINCT ON (channel) channel, granted FROM consents WHERE customer_id = u.id AND at <= ? ORDER BY channel, at DESC, recorded_at DESC) AS k) AS consents,
               (SELECT json_agg(json_build_array(s.channel, s.address)) FROM suppressions s WHERE s.customer_id = u.id) AS suppressed,
@@ -429,6 +438,9 @@ export async function loadBatch(db: Db, windows: ReturnType<typeof ledgerWindows
         new Date(at),
         windows.budgets.map((b) => b.channel),
         windows.budgets.map((b) => new Date(at - b.perMs).toISOString()),
+        ...historyBindings(history, at),
+        new Date(at),
+        new Date(at),
         new Date(at),
         windows.capMs > 0,
         new Date(at - windows.capMs),

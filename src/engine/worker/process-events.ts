@@ -16,6 +16,7 @@ import type { Clock } from '../clock.js';
 import type { Store } from '../store/open-store.js';
 import type { Knex } from 'knex';
 import { isMember, ledgerWindows, loadBatch, testExpr, type CustomerData, type OfferedEvent } from './customer-data.js';
+import { historyNeeds } from './history-needs.js';
 import type { ProjectLoader } from './projects.js';
 import { canEnter, customerLockKey, enterInBatch, RunWrites, stepInBatch, type StepBatch, type StoredRun } from './runs.js';
 
@@ -125,7 +126,7 @@ export async function offerBatch(trx: Knex.Transaction, a: { active: ActiveProje
   };
   for (const e of offered) add(e);
   const ids = [...byCustomer.keys()].sort();
-  const read = await loadBatch(trx, ledgerWindows(loaded.values()), ids, now, { claimQueued: true });
+  const read = await loadBatch(trx, ledgerWindows(loaded.values()), historyNeeds(loaded.values()), ids, now, { claimQueued: true });
   for (const e of read.claimed) add(e);
   const missing = new Set<string>();
   for (const list of read.runs.values()) for (const run of list) if (!loaded.has(run.configVersion)) missing.add(run.configVersion);
@@ -139,9 +140,9 @@ export async function offerBatch(trx: Knex.Transaction, a: { active: ActiveProje
     const events = byCustomer.get(customerId)!.sort((x, y) => x.ts - y.ts || x.id.localeCompare(y.id));
     // Membership at `now` of one customer whose profile and events (all of them, this batch's included) were
     // read before the first offer: the same answer for each of the customer's events, so computed once.
-    const members = new Map<string, boolean>();
+    const offers: CustomerOffers = { version: active.version, project: active.project, projects: loaded, journeys, batch, customer, members: new Map(), runs: mine, now };
     for (const e of events) {
-      const r = offerEvent({ ...active, projects: loaded, journeys, batch, customer, members, runs: mine, now, type: e.type, props: e.props });
+      const r = offerEvent(offers, e.type, e.props);
       result.entered += r.entered;
       result.sends += r.sends;
     }
@@ -151,22 +152,21 @@ export async function offerBatch(trx: Knex.Transaction, a: { active: ActiveProje
   return result;
 }
 
-function offerEvent(
-  a: {
-    version: string;
-    project: Project;
-    projects: ReadonlyMap<string, Project>;
-    journeys: readonly JourneyDef[];
-    batch: StepBatch;
-    customer: CustomerData;
-    /** Segment membership memo for this customer at `now` (isMember). */
-    members: Map<string, boolean>;
-    runs: StoredRun[];
-    now: number;
-    type: string;
-    props: Record<string, unknown>;
-  },
-): { entered: number; sends: number } {
+/** One customer's offers in a batch: built once, then each of the customer's events is offered with it. */
+interface CustomerOffers {
+  version: string;
+  project: Project;
+  projects: ReadonlyMap<string, Project>;
+  journeys: readonly JourneyDef[];
+  batch: StepBatch;
+  customer: CustomerData;
+  /** Segment membership memo for this customer at `now` (isMember). */
+  members: Map<string, boolean>;
+  runs: StoredRun[];
+  now: number;
+}
+
+function offerEvent(a: CustomerOffers, type: string, props: Record<string, unknown>): { entered: number; sends: number } {
   const { customer, runs, now } = a;
   let entered = 0;
   let sends = 0;
@@ -175,7 +175,7 @@ function offerEvent(
     const project = a.projects.get(run.configVersion)!;
     const journey = project.journeys.get(run.journey);
     if (!journey || !listensForGoal(run.state, journey, now)) continue;
-    const out = stepInBatch(a.batch, { project, version: run.configVersion, journey, customer, previous: run.state, input: { kind: 'event', at: now, type: a.type, props: a.props }, now, isNew: false });
+    const out = stepInBatch(a.batch, { project, version: run.configVersion, journey, customer, previous: run.state, input: { kind: 'event', at: now, type, props }, now, isNew: false });
     run.state = out.state;
     sends += out.sends;
   }
@@ -184,9 +184,9 @@ function offerEvent(
     const entry = journey.entry;
     let event: { type: string; props: Record<string, unknown> } | undefined;
     if (entry.kind === 'event') {
-      if (entry.event !== a.type || !canEnter(journey, runs, now)) continue;
-      if (entry.where && !testExpr(a.project, customer, entry.where, now, a.props)) continue;
-      event = { type: a.type, props: a.props };
+      if (entry.event !== type || !canEnter(journey, runs, now)) continue;
+      if (entry.where && !testExpr(a.project, customer, entry.where, now, props)) continue;
+      event = { type, props };
     } else if (entry.kind === 'segment') {
       if (!canEnter(journey, runs, now) || !isMember(a.project, customer, entry.segment, now, a.members)) continue;
     } else {

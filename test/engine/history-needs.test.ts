@@ -1,0 +1,125 @@
+// A batch reads only the part of each customer's history the expressions and templates name
+// (history-needs.ts). Every value an expression or template can read must come out the same as from the
+// whole history: every input of the project, the LTV and each template's `recent` items, on both backends,
+// at instants that put events exactly on window boundaries and after `now`, with ties in time.
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadProject } from '../../src/config/build-project.js';
+import type { Project } from '../../src/config/model.js';
+import { projectInputs } from '../../src/config/project-inputs.js';
+import { manualClock } from '../../src/engine/clock.js';
+import { collectConfigFiles } from '../../src/engine/config-files.js';
+import { applyConfig } from '../../src/engine/config-versions.js';
+import { insertEvents, upsertCustomers } from '../../src/engine/ingest/write-ingest.js';
+import type { ValidEvent } from '../../src/engine/ingest/validate-input.js';
+import { inputValue, ledgerWindows, loadBatch, loadCustomers, renderContext } from '../../src/engine/worker/customer-data.js';
+import { refitModels } from '../../src/engine/worker/customer-models.js';
+import { historyNeeds } from '../../src/engine/worker/history-needs.js';
+import { storeProjectLoader } from '../../src/engine/worker/index.js';
+import { backendNames, useBackend } from './support/backends.js';
+import { prng } from '../support/prng.js';
+
+const DAY = 86_400_000;
+const NOW = Date.parse('2026-06-01T12:00:00Z');
+
+const loaded = loadProject([path.resolve('campaigns')]);
+if (!loaded.project) throw new Error('campaigns/ does not load');
+const project: Project = loaded.project;
+
+const TYPES = ['signup', 'product_view', 'cart_add', 'purchase', 'email_open', 'email_click'];
+
+/** Histories over two years, with events on the 7-, 30- and 365-day boundaries of NOW, ties and future events. */
+function histories(customers: number): ValidEvent[] {
+  const rand = prng(7331);
+  const out: ValidEvent[] = [];
+  const boundaries = [0, 7 * DAY, 30 * DAY, 365 * DAY].flatMap((d) => [NOW - d, NOW - d + 1, NOW - d - 1]);
+  for (let c = 0; c < customers; c++) {
+    const customerId = `h${String(c).padStart(3, '0')}`;
+    const n = Math.floor(rand() * 40);
+    let last = NOW - 730 * DAY;
+    for (let k = 0; k < n; k++) {
+      const type = TYPES[Math.floor(rand() * TYPES.length)];
+      const r = rand();
+      // A tie with the previous event, a boundary instant, an event after NOW, or a random instant.
+      const ts = r < 0.1 ? last : r < 0.3 ? boundaries[Math.floor(rand() * boundaries.length)] : r < 0.35 ? NOW + Math.floor(rand() * 10) * DAY : NOW - Math.floor(rand() * 730 * DAY);
+      last = ts;
+      const product = `P${String(1 + Math.floor(rand() * 5)).padStart(4, '0')}`;
+      const props: Record<string, unknown> =
+        type === 'purchase'
+          ? { order_id: `o${c}-${k}`, amount: Math.round(rand() * 30000) / 100, product_ids: [product] }
+          : type === 'product_view' || type === 'cart_add'
+            ? { product_id: product, price: Math.round(rand() * 9000) / 100 }
+            : {};
+      out.push({ customerId, id: `e${k}`, type, ts, props });
+    }
+  }
+  return out;
+}
+
+/** Only viewed-not-bought and no templates: 7-day windows with no `recent` behind them, so a boundary shows. */
+const narrower = { ...project, templates: new Map(), segments: new Map([...project.segments].filter(([name]) => name === 'viewed-not-bought')) } as Project;
+
+describe('historyNeeds', () => {
+  it("names each type the example's expressions and templates read, with the longest window or all of it", () => {
+    expect(historyNeeds([project])).toEqual([
+      // count(purchase) and ltv read all of it (so do RFM and CLV, within it).
+      // viewed.html.hbs shows the 3 newest views; viewed-not-bought counts views of 7 days.
+      { type: 'product_view', windowMs: 7 * DAY, recent: 3 },
+      { type: 'purchase', windowMs: Infinity, recent: 0 },
+    ]);
+  });
+
+  it('takes, per type, the widest need of every version a batch steps with', () => {
+    const needs = historyNeeds([narrower]);
+    expect(needs.map((n) => n.type)).toEqual(['product_view', 'purchase']);
+    expect(needs.find((n) => n.type === 'purchase')).toEqual({ type: 'purchase', windowMs: 7 * DAY, recent: 0 });
+    expect(needs.find((n) => n.type === 'product_view')).toEqual({ type: 'product_view', windowMs: 7 * DAY, recent: 0 });
+    expect(historyNeeds([narrower, project])).toEqual(historyNeeds([project]));
+  });
+});
+
+describe.each(backendNames())('a batch read of part of the history, on %s', (name) => {
+  const backend = useBackend(name);
+
+  it('gives every input, the LTV and every recent item the whole history gives', async () => {
+    const store = await backend.clean();
+    const clock = manualClock(NOW);
+    await applyConfig(store, collectConfigFiles(project), { who: 'test', project, clock });
+    const events = histories(80);
+    const ids = [...new Set(events.map((e) => e.customerId))].sort();
+    await upsertCustomers(store.db, ids.map((id) => ({ id, attributes: { email: `${id}@example.com`, email_opt_in: true, sms_opt_in: true } })), NOW);
+    for (let i = 0; i < events.length; i += 500) await insertEvents(store.db, events.slice(i, i + 500), NOW);
+    // rfm.* and clv.* read the customer's own events against a population fit.
+    expect(await refitModels({ store, projects: storeProjectLoader(store), clock })).toBe(true);
+
+    for (const p of [project, narrower]) {
+      const specs = [...new Map(projectInputs(p).map((s) => [s.key, s])).values()];
+      const recent = [...p.templates.values()].flatMap((t) => t.compiled.usage.recent);
+      const needs = historyNeeds([p]);
+      const readsLtv = [...p.templates.values()].some((t) => t.compiled.usage.derived.includes('ltv'));
+      for (const at of [NOW, NOW - 7 * DAY, NOW + 3 * DAY]) {
+        const whole = await loadCustomers(store.db, ids);
+        const part = await store.db.transaction((trx) => loadBatch(trx, ledgerWindows([p]), needs, ids, at));
+        let dropped = 0;
+        for (const id of ids) {
+          const full = whole.get(id)!;
+          const read = part.customers.get(id)!;
+          dropped += full.events.length - read.events.length;
+          for (const spec of specs) expect([id, at, spec.key, inputValue(read, p, spec, at)]).toEqual([id, at, spec.key, inputValue(full, p, spec, at)]);
+          const fullCtx = renderContext(p, full, at);
+          const readCtx = renderContext(p, read, at);
+          // Every render context carries the LTV; it has to be right where a template reads it.
+          if (readsLtv) expect([id, readCtx.derived]).toEqual([id, fullCtx.derived]);
+          for (const r of recent) expect([id, at, r.event, readCtx.recentEvents(r.event, r.n)]).toEqual([id, at, r.event, fullCtx.recentEvents(r.event, r.n)]);
+          // Nothing the project does not read is shipped.
+          expect(read.events.filter((e) => !needs.some((n) => n.type === e.type))).toEqual([]);
+        }
+        // The point of it: most of the history stays in the database.
+        expect(dropped).toBeGreaterThan(events.length / 3);
+      }
+    }
+    // Both shapes were compared: every kind of input, and template `recent` items.
+    expect(new Set(projectInputs(project).map((s) => s.kind))).toEqual(new Set(['aggregate', 'ltv', 'rfm', 'clv']));
+    expect([...project.templates.values()].some((t) => t.compiled.usage.recent.length > 0)).toBe(true);
+  });
+});
