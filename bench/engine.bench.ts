@@ -1,8 +1,9 @@
 // The engine's figures, on PGlite and on PostgreSQL (DESIGN §6, the engine issue's goals):
 //  1. Ingest: events per second through POST /v1/events (batches of 500, validated against the demo data
 //     model, real HTTP on 127.0.0.1) against a plain batched INSERT of the same rows in the same run.
-//  2. Ingest with journey entry: the same, while the worker drains the event queue into runs and outbox rows
-//     (demo campaigns); the time covers ingest and the drain. Goal: within 3× of the plain INSERT.
+//  2. Ingest with journey entry (demo campaigns): the same, entered in the ingest transaction or by the worker
+//     draining the queue, over the bundled sample's events in time order and two synthetic mixes; the time
+//     covers ingest and the drain. Goal: within 3× of the plain INSERT.
 //  3. Sends per second to a local SMTP sink through the engine's send path (engine-work.ts).
 //  4. Timer lateness p50/p99 under steady load on the real clock. Goal: p99 ≤ 2 s.
 // PostgreSQL: $HERALD_BENCH_DATABASE_URL, $HERALD_TEST_DATABASE_URL or the local test database, in a schema
@@ -13,7 +14,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadProject } from '../src/config/build-project.js';
 import { buildServer, insertEvents, openStore, validateEvents, type OpenedStore } from '../src/engine/index.js';
-import { benchIngestWithEntry, benchProject, benchSends, benchTimerLateness, type EntryEvent } from './engine-work.js';
+import { benchIngestWithEntry, benchProject, benchSends, benchTimerLateness, type EntryEvent, type EntryWorkload } from './engine-work.js';
+import { sampleWorkload } from './sample-stream.js';
 
 const BATCH = 500;
 const BATCHES = Number(process.env.HERALD_BENCH_BATCHES ?? 40);
@@ -141,18 +143,36 @@ const met = (ok: boolean) => (ok ? 'met' : 'NOT met');
 async function benchWorker(store: OpenedStore): Promise<void> {
   const fmt = (x: number) => Math.round(x).toLocaleString('en-US').padStart(9);
   const demo = loadProject(['campaigns']).project!;
-  // Two mixes: every customer new (a signup each, so a quarter of the events enter a journey and queue an
-  // email), and mostly known customers browsing (a signup in twenty events).
-  for (const perCustomer of [4, 20]) {
-    const customers = Math.ceil(ENTRY_EVENTS / perCustomer);
-    console.log(`  with journey entry: ${ENTRY_EVENTS.toLocaleString('en-US')} events of ${customers.toLocaleString('en-US')} customers (a signup each, then views and purchases; demo campaigns), one POST at a time`);
+  // Three streams: the bundled sample's events in time order (sessions, newsletters, histories as deep as a
+  // small shop's), and two synthetic mixes that touch 500 different customers in every batch of 500: every
+  // customer new (a signup each, so a quarter of the events enter a journey and queue an email), and mostly
+  // known customers browsing (a signup in twenty events).
+  const sample = sampleWorkload(demo);
+  const streams: { title: string; workload: EntryWorkload; moreDrainers: boolean }[] = [
+    {
+      title: `the bundled sample: ${sample.events.length.toLocaleString('en-US')} events of ${sample.customers!.length.toLocaleString('en-US')} customers in time order (samples/demo-shop, demo campaigns)`,
+      workload: sample,
+      moreDrainers: false,
+    },
+    ...[4, 20].map((perCustomer) => {
+      const customers = Math.ceil(ENTRY_EVENTS / perCustomer);
+      return {
+        title: `${ENTRY_EVENTS.toLocaleString('en-US')} synthetic events of ${customers.toLocaleString('en-US')} customers (a signup each, then views and purchases; demo campaigns)`,
+        workload: { events: makeEntryEvents(ENTRY_EVENTS, customers) },
+        moreDrainers: perCustomer === 4,
+      };
+    }),
+  ];
+  for (const { title, workload, moreDrainers } of streams) {
+    console.log(`  with journey entry: ${title}, one POST at a time`);
     // PGlite has one connection: a second worker loop would only queue behind the first.
     const modes: { atIngest: boolean; drainers: number }[] = [{ atIngest: true, drainers: 1 }, { atIngest: false, drainers: 1 }];
-    if (perCustomer === 4 && store.backend === 'postgres') modes.push({ atIngest: false, drainers: 4 });
+    if (moreDrainers && store.backend === 'postgres') modes.push({ atIngest: false, drainers: 4 });
     for (const { atIngest, drainers } of modes) {
-      const entry = await benchIngestWithEntry(store, demo, makeEntryEvents(ENTRY_EVENTS, customers), BATCH, drainers, atIngest);
-      const plainRate = ENTRY_EVENTS / entry.plainSec;
-      const entryRate = ENTRY_EVENTS / entry.entrySec;
+      const entry = await benchIngestWithEntry(store, demo, workload, BATCH, drainers, atIngest);
+      const n = workload.events.length;
+      const plainRate = n / entry.plainSec;
+      const entryRate = n / entry.entrySec;
       const ratio = plainRate / entryRate;
       // The engine's default: entry at ingest on PGlite, the queue on PostgreSQL (engine.ts).
       const isDefault = atIngest === (store.backend === 'pglite') && drainers === 1;

@@ -13,7 +13,7 @@ import type { LedgerView } from '../../core/policy-gate.js';
 import type { CompiledExpression, EvalEnv } from '../../expr/api.js';
 import type { AggregateInput, InputSpec, InputValue } from '../../model/inputs.js';
 import { countSmsSegments, renderMessage, type RenderContext } from '../../templates/index.js';
-import type { RunState } from '../../core/types.js';
+import type { RunState, RunStatus } from '../../core/types.js';
 import type { StoredRun } from './runs.js';
 import { clvValue, latestModels, rfmValue, type StoredModels } from './customer-models.js';
 import { historyBindings, type HistoryNeed } from './history-needs.js';
@@ -380,7 +380,10 @@ export interface OfferedEvent {
 export interface BatchData {
   customers: Map<string, CustomerData>;
   data: StepData;
-  /** Every run of each customer (all ids asked for are keys), ordered by entry; locked FOR UPDATE. */
+  /**
+   * Every run of each customer (all ids asked for are keys), ordered by entry. Active runs are locked FOR
+   * UPDATE; runs that ended and can never step again come without their state (StoredRun.ended).
+   */
   runs: Map<string, StoredRun[]>;
   /** The customers' queued events claimed by this read (marked processed), when `claimQueued` was asked for. */
   claimed: OfferedEvent[];
@@ -388,7 +391,8 @@ export interface BatchData {
 
 /**
  * A batch's customers, runs and step data in one statement (one round trip instead of seven): profile,
- * events (ascending by ts, id), runs (locked, so a timer claim skips them until commit), latest consents and
+ * events (ascending by ts, id; only the part `history` names), runs (the active ones locked, so a timer claim
+ * skips them until commit; an ended run without its state, which only re-entry reads), latest consents and
  * capped sends as JSON per customer, the budgets' spend once. With `claimQueued`, the customers' events still
  * in the queue are claimed and marked processed in the same statement (SKIP LOCKED: those a queue claim holds
  * are that claim's), so a customer's older queued events are offered with the newer ones, in time order.
@@ -405,11 +409,14 @@ export async function loadBatch(db: Db, windows: ReturnType<typeof ledgerWindows
          RETURNING customer_id, id, type, ts, props),
        queued_by AS (
          SELECT customer_id, json_agg(json_build_array(id, type, trunc(extract(epoch FROM ts) * 1000)::float8, props)) AS list FROM queued GROUP BY customer_id),
-       locked_runs AS (
-         SELECT customer_id, run_id, journey, config_version, state, entered_at FROM runs WHERE customer_id = ANY(?::text[]) FOR UPDATE),
+       active_runs AS (
+         SELECT customer_id, run_id, journey, config_version, status, state, entered_at FROM runs WHERE customer_id = ANY(?::text[]) AND status = 'active' FOR UPDATE),
+       ended_runs AS (
+         SELECT customer_id, run_id, journey, config_version, status, CASE WHEN status = 'completed' THEN state END AS state, entered_at
+           FROM runs WHERE customer_id = ANY(?::text[]) AND status <> 'active'),
        runs_by AS (
-         SELECT customer_id, json_agg(json_build_array(run_id, journey, config_version, state, trunc(extract(epoch FROM entered_at) * 1000)::float8) ORDER BY entered_at, run_id) AS list
-           FROM locked_runs GROUP BY customer_id),
+         SELECT customer_id, json_agg(json_build_array(run_id, journey, config_version, state, trunc(extract(epoch FROM entered_at) * 1000)::float8, status) ORDER BY entered_at, run_id) AS list
+           FROM (SELECT * FROM active_runs UNION ALL SELECT * FROM ended_runs) AS r GROUP BY customer_id),
        spend AS (
          SELECT coalesce(json_agg((SELECT coalesce(sum(l.cost), 0)::float8 FROM ledger l WHERE l.channel = x.channel AND l.at > x.since AND l.at <= ? AND l.cost > 0) ORDER BY x.i), '[]') AS spent
            FROM unnest(?::text[], ?::timestamptz[]) WITH ORDINALITY AS x(channel, since, i))
@@ -419,20 +426,21 @@ export async function loadBatch(db: Db, windows: ReturnType<typeof ledgerWindows
                  CROSS JOIN LATERAL (
                    SELECT id, type, ts, props FROM events WHERE customer_id = u.id AND type = w.type AND ts > w.since AND ts <= ?
                    UNION ALL
-                   (SELECT id, type, ts, props FROM events WHERE customer_id = u.id AND type = w.type AND ts <= w.since AND ts <= ? ORDER BY ts DESC, id DESC LIMIT w.n)) AS e) AS events,
+                   (SELECT id, type, ts, props FROM events WHERE w.n > 0 AND customer_id = u.id AND type = w.type AND ts <= w.since AND ts <= ? ORDER BY ts DESC FETCH FIRST w.n ROWS WITH TIES)) AS e) AS events,
               (SELECT json_agg(json_build_array(k.channel, k.granted)) FROM (
                  SELECT DISTINCT ON (channel) channel, granted FROM consents WHERE customer_id = u.id AND at <= ? ORDER BY channel, at DESC, recorded_at DESC) AS k) AS consents,
               (SELECT json_agg(json_build_array(s.channel, s.address)) FROM suppressions s WHERE s.customer_id = u.id) AS suppressed,
               CASE WHEN ?::boolean THEN (SELECT json_agg(json_build_array(l.channel, trunc(extract(epoch FROM l.at) * 1000)::float8) ORDER BY l.at)
                  FROM ledger l WHERE l.customer_id = u.id AND l.class = 'marketing' AND l.at > ? AND l.at <= ?) END AS sends,
-              (SELECT spent FROM spend) AS spent,
+              CASE WHEN u.i = 1 THEN (SELECT spent FROM spend) END AS spent,
               r.list AS runs,
               q.list AS queued,
-              (SELECT models FROM model_fits WHERE done_at IS NOT NULL AND models IS NOT NULL ORDER BY due_at DESC LIMIT 1) AS models
-         FROM unnest(?::text[]) AS u(id) LEFT JOIN customers c ON c.id = u.id LEFT JOIN runs_by r ON r.customer_id = u.id LEFT JOIN queued_by q ON q.customer_id = u.id`,
+              CASE WHEN u.i = 1 THEN (SELECT models FROM model_fits WHERE done_at IS NOT NULL AND models IS NOT NULL ORDER BY due_at DESC LIMIT 1) END AS models
+         FROM unnest(?::text[]) WITH ORDINALITY AS u(id, i) LEFT JOIN customers c ON c.id = u.id LEFT JOIN runs_by r ON r.customer_id = u.id LEFT JOIN queued_by q ON q.customer_id = u.id`,
       [
         new Date(at),
         options.claimQueued === true,
+        ids,
         ids,
         ids,
         new Date(at),
@@ -455,8 +463,9 @@ export async function loadBatch(db: Db, windows: ReturnType<typeof ledgerWindows
     consents: [string, boolean][] | null;
     suppressed: [string, string][] | null;
     sends: [string, number][] | null;
-    spent: number[];
-    runs: [string, string, string, RunState, number][] | null;
+    /** On the first row only, as models: the same for every customer, so not repeated 500 times. */
+    spent: number[] | null;
+    runs: [string, string, string, RunState | null, number, RunStatus][] | null;
     queued: [string, string, number, Record<string, unknown> | null][] | null;
     models: StoredModels | null;
   }[];
@@ -466,17 +475,33 @@ export async function loadBatch(db: Db, windows: ReturnType<typeof ledgerWindows
   const sends = new Map<string, { channel: string; at: number }[]>();
   const runs = new Map<string, StoredRun[]>();
   const claimed: OfferedEvent[] = [];
-  let spent: number[] = [];
+  // The row of the first id (joins may return rows in any order) carries what all customers share.
+  const first = rows.find((r) => r.spent !== null);
+  const spent = first?.spent ?? [];
+  const models = first?.models ?? undefined;
   for (const r of rows) {
-    customers.set(r.id, { id: r.id, profile: r.attributes ?? {}, events: (r.events ?? []).map(([id, type, ts, props]) => ({ id, type, ts: Number(ts), props: props ?? {} })), models: r.models ?? undefined });
+    customers.set(r.id, { id: r.id, profile: r.attributes ?? {}, events: (r.events ?? []).map(([id, type, ts, props]) => ({ id, type, ts: Number(ts), props: props ?? {} })), models });
     if (r.consents) consents.set(r.id, r.consents.map(([channel, granted]) => ({ channel, granted })));
     if (r.suppressed) suppressed.set(r.id, r.suppressed.map(([channel, address]) => ({ channel, address })));
     sends.set(r.id, (r.sends ?? []).map(([channel, t]) => ({ channel, at: Number(t) })));
-    runs.set(r.id, (r.runs ?? []).map(([runId, journey, configVersion, state, enteredAt]) => ({ customerId: r.id, runId, journey, configVersion, state, enteredAt: Number(enteredAt) })));
+    runs.set(
+      r.id,
+      (r.runs ?? []).map(([runId, journey, configVersion, state, enteredAt, status]) =>
+        state ? { customerId: r.id, runId, journey, configVersion, state, enteredAt: Number(enteredAt) } : { customerId: r.id, runId, journey, configVersion, state: endedState(runId, status), enteredAt: Number(enteredAt), ended: true },
+      ),
+    );
     for (const [id, type, ts, props] of r.queued ?? []) claimed.push({ customerId: r.id, id, type, ts: Number(ts), props: props ?? {} });
-    spent = r.spent;
   }
   return { customers, runs, claimed, data: { ledger: LedgerSnapshot.of(at, windows.budgets, spent, sends), consents, suppressed } };
+}
+
+/**
+ * What an ended run is to a batch: its status, for re-entry (canEnter) and goal listening (listensForGoal, false
+ * for every ended status but `completed`, which keeps its state because its goal window may still be open).
+ * The state itself stays in the database: most of a customer's runs are ended ones, and nothing steps them.
+ */
+function endedState(runId: string, status: RunStatus): RunState {
+  return { runId, status } as RunState;
 }
 
 /** The step context from data read up front (`data.ledger.at` must be the step's instant). */

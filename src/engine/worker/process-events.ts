@@ -174,7 +174,7 @@ function offerEvent(a: CustomerOffers, type: string, props: Record<string, unkno
   for (const run of runs) {
     const project = a.projects.get(run.configVersion)!;
     const journey = project.journeys.get(run.journey);
-    if (!journey || !listensForGoal(run.state, journey, now)) continue;
+    if (run.ended || !journey || !listensForGoal(run.state, journey, now)) continue;
     const out = stepInBatch(a.batch, { project, version: run.configVersion, journey, customer, previous: run.state, input: { kind: 'event', at: now, type, props }, now, isNew: false });
     run.state = out.state;
     sends += out.sends;

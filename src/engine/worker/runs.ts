@@ -37,8 +37,11 @@ export interface StoredRun {
   runId: string;
   journey: string;
   configVersion: string;
+  /** With `ended`, only runId and status (loadBatch leaves the rest in the database). */
   state: RunState;
   enteredAt: number;
+  /** A run that ended and cannot step again, read without its state: never stepped, never written. */
+  ended?: true;
 }
 
 interface RunRow {

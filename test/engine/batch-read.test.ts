@@ -1,7 +1,9 @@
-// A batch reads only the part of each customer's history the expressions and templates name
-// (history-needs.ts). Every value an expression or template can read must come out the same as from the
-// whole history: every input of the project, the LTV and each template's `recent` items, on both backends,
-// at instants that put events exactly on window boundaries and after `now`, with ties in time.
+// A batch reads only what its steps can use (customer-data.ts loadBatch). Of each customer's history, the part
+// the expressions and templates name (history-needs.ts): every value an expression or template can read must
+// come out the same as from the whole history (every input of the project, the LTV and each template's
+// `recent` items), at instants that put events exactly on window boundaries and after `now`, with ties in
+// time. Of the runs, the ended ones without their state: re-entry still counts them, nothing steps them.
+// On both backends.
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadProject } from '../../src/config/build-project.js';
@@ -12,11 +14,13 @@ import { collectConfigFiles } from '../../src/engine/config-files.js';
 import { applyConfig } from '../../src/engine/config-versions.js';
 import { insertEvents, upsertCustomers } from '../../src/engine/ingest/write-ingest.js';
 import type { ValidEvent } from '../../src/engine/ingest/validate-input.js';
+import { isHeldOut } from '../../src/core/journey-step.js';
+import { ingestWithEntry } from '../../src/engine/worker/ingest-entry.js';
 import { inputValue, ledgerWindows, loadBatch, loadCustomers, renderContext } from '../../src/engine/worker/customer-data.js';
 import { refitModels } from '../../src/engine/worker/customer-models.js';
 import { historyNeeds } from '../../src/engine/worker/history-needs.js';
 import { storeProjectLoader } from '../../src/engine/worker/index.js';
-import { backendNames, useBackend } from './support/backends.js';
+import { backendNames, rows, useBackend } from './support/backends.js';
 import { prng } from '../support/prng.js';
 
 const DAY = 86_400_000;
@@ -121,5 +125,36 @@ describe.each(backendNames())('a batch read of part of the history, on %s', (nam
     // Both shapes were compared: every kind of input, and template `recent` items.
     expect(new Set(projectInputs(project).map((s) => s.kind))).toEqual(new Set(['aggregate', 'ltv', 'rfm', 'clv']));
     expect([...project.templates.values()].some((t) => t.compiled.usage.recent.length > 0)).toBe(true);
+  });
+
+  it('reads ended runs without their state; re-entry still counts them and their rows stay as they were', async () => {
+    const store = await backend.clean();
+    const clock = manualClock(NOW);
+    await applyConfig(store, collectConfigFiles(project), { who: 'test', project, clock });
+    const welcome = project.journeys.get('welcome')!;
+    const id = Array.from({ length: 50 }, (_, i) => `r-${i}`).find((c) => !isHeldOut(welcome, c))!;
+    await upsertCustomers(store.db, [{ id, attributes: { email: `${id}@example.com`, email_opt_in: true } }], NOW);
+    const projects = storeProjectLoader(store);
+    const ingest = (eventId: string, type: string, props: Record<string, unknown> = {}) => ingestWithEntry({ store, projects, clock }, [{ customerId: id, id: eventId, type, ts: clock.now(), props }], clock.now());
+    const read = () => store.db.transaction((trx) => loadBatch(trx, ledgerWindows([project]), historyNeeds([project]), [id], clock.now()));
+
+    await ingest('signup-1', 'signup');
+    const [active] = (await read()).runs.get(id)!;
+    expect(active).toMatchObject({ journey: 'welcome', state: { status: 'active' } });
+    expect(active.ended).toBeUndefined();
+    expect(Object.keys(active.state).length).toBeGreaterThan(2);
+
+    clock.advance(3_600_000);
+    await ingest('purchase-1', 'purchase', { order_id: 'o1', amount: 20, product_ids: ['P0001'] });
+    const stored = await rows(store, `SELECT run_id, status, state::text AS state FROM runs WHERE journey = 'welcome'`);
+    expect(stored).toEqual([expect.objectContaining({ status: 'converted' })]);
+    const [ended] = (await read()).runs.get(id)!;
+    expect(ended).toMatchObject({ journey: 'welcome', runId: active.runId, ended: true, state: { runId: active.runId, status: 'converted' } });
+    expect(Object.keys(ended.state).sort()).toEqual(['runId', 'status']);
+
+    // welcome is `reentry: once`: a second signup finds the ended run and enters nothing; its row is untouched.
+    clock.advance(3_600_000);
+    expect((await ingest('signup-2', 'signup')).entry).toMatchObject({ events: 1, entered: 0 });
+    expect(await rows(store, `SELECT run_id, status, state::text AS state FROM runs WHERE journey = 'welcome'`)).toEqual(stored);
   });
 });
