@@ -12,7 +12,7 @@ import type { ChannelDef } from '../../src/config/model.js';
 import { isHeldOut } from '../../src/core/journey-step.js';
 import { manualClock } from '../../src/engine/clock.js';
 import { collectConfigFiles } from '../../src/engine/config-files.js';
-import { applyConfig } from '../../src/engine/config-versions.js';
+import { applyConfig, rollback } from '../../src/engine/config-versions.js';
 import { startEngine, type RunningEngine } from '../../src/engine/engine.js';
 import { insertEvents } from '../../src/engine/ingest/write-ingest.js';
 import type { OpenedStore } from '../../src/engine/store/index.js';
@@ -110,6 +110,30 @@ for (const name of backendNames()) {
       expect(await rows(store, `SELECT customer_id, id FROM events WHERE processed_at IS NULL`)).toEqual([{ customer_id: other, id: 'signup-o' }]);
       // The other customer's queued event is the worker's.
       expect(await processEvents({ store, projects: storeProjectLoader(store), clock })).toMatchObject({ events: 1, entered: 1 });
+    });
+
+    it('enters each batch with the version active when it arrives, across an apply and a rollback', async () => {
+      const store = await backend.clean();
+      const clock = manualClock('2024-03-04T10:00:00Z');
+      const first = await applyConfig(store, collectConfigFiles(project), { who: 'test', project, clock });
+      const e = await engine(store, clock);
+      const [a, b, c] = treated;
+      await post(e, '/v1/customers', { customers: [customer(a), customer(b), customer(c)] });
+      expect((await post(e, '/v1/events', { events: [signup(a, clock.now())] })).status).toBe(200);
+      // Another version (one more comment line) applied between two batches: the next batch enters with it.
+      const files = collectConfigFiles(project).map((f) => (f.path === 'herald.yaml' ? { ...f, text: `${f.text}\n# v2\n` } : f));
+      const second = await applyConfig(store, files, { who: 'test', clock });
+      expect(second.version).not.toBe(first.version);
+      expect((await post(e, '/v1/events', { events: [signup(b, clock.now())] })).status).toBe(200);
+      await rollback(store, first.version, 'test', { clock });
+      expect((await post(e, '/v1/events', { events: [signup(c, clock.now())] })).status).toBe(200);
+      expect(await rows(store, `SELECT customer_id, config_version FROM runs ORDER BY customer_id`)).toEqual(
+        [
+          { customer_id: a, config_version: first.version },
+          { customer_id: b, config_version: second.version },
+          { customer_id: c, config_version: first.version },
+        ].sort((x, y) => x.customer_id.localeCompare(y.customer_id)),
+      );
     });
 
     it('queues events while no configuration is active; the worker enters them once one is', async () => {

@@ -11,7 +11,7 @@ import type { Clock } from '../clock.js';
 import { eventColumns, eventOutcomes, insertEvents, type EventOutcome } from '../ingest/write-ingest.js';
 import type { ValidEvent } from '../ingest/validate-input.js';
 import type { Store } from '../store/open-store.js';
-import { offerBatch, withLoadedVersions, type ProcessEventsResult } from './process-events.js';
+import { offerBatch, withLoadedVersions, type ActiveProject, type ProcessEventsResult } from './process-events.js';
 import type { ProjectLoader } from './projects.js';
 import { customerLockKey } from './runs.js';
 
@@ -32,10 +32,38 @@ export interface IngestEntryResult {
  * into journeys in the same transaction. Without an active configuration they are stored queued.
  */
 export async function ingestWithEntry(options: IngestEntryOptions, events: readonly ValidEvent[], receivedAt: number): Promise<IngestEntryResult> {
-  const active = events.length ? await options.projects.active() : undefined;
-  if (!active) return { outcomes: await insertEvents(options.store.db, events, receivedAt) };
+  if (events.length === 0) return { outcomes: [] };
+  for (let attempt = 0; ; attempt++) {
+    // The version the last batch found active, checked by the insert statement itself instead of a query
+    // of its own before the transaction (about 1 ms of a 30 ms batch): when an apply or a rollback came in
+    // between, the check fails, the transaction rolls back and the batch starts over with the new version.
+    const active = lastActive.get(options.projects) ?? (await options.projects.active());
+    if (!active) return { outcomes: await insertEvents(options.store.db, events, receivedAt) };
+    try {
+      const result = await enterAtIngest(options, active, events, receivedAt);
+      lastActive.set(options.projects, active);
+      return result;
+    } catch (error) {
+      lastActive.delete(options.projects);
+      if (!(error instanceof ActiveChanged) || attempt >= 2) throw error;
+    }
+  }
+}
+
+/** The active version each loader's last batch entered with. */
+const lastActive = new WeakMap<ProjectLoader, ActiveProject>();
+
+/** Thrown inside the transaction when the active version is not the one the batch was about to enter with. */
+class ActiveChanged extends Error {
+  constructor(readonly expected: string, readonly found: string | null) {
+    super(`the active configuration changed from ${expected} to ${found ?? 'none'}`);
+  }
+}
+
+async function enterAtIngest(options: IngestEntryOptions, active: ActiveProject, events: readonly ValidEvent[], receivedAt: number): Promise<IngestEntryResult> {
   return withLoadedVersions(options, active, async (trx, loaded) => {
-    const outcomes = await insertLocked(trx, events, receivedAt);
+    const { outcomes, activeVersion } = await insertLocked(trx, events, receivedAt);
+    if (activeVersion !== active.version) throw new ActiveChanged(active.version, activeVersion);
     const offered = outcomes.filter((o) => o.inserted).map(({ event: e }) => ({ customerId: e.customerId, id: e.id, type: e.type, ts: e.ts, props: e.props }));
     const entry = offered.length ? await offerBatch(trx, { active, loaded, now: receivedAt }, offered) : { events: 0, entered: 0, sends: 0 };
     return { outcomes, entry };
@@ -44,10 +72,11 @@ export async function ingestWithEntry(options: IngestEntryOptions, events: reado
 
 /**
  * One statement: the batch's customers locked in id order (the order every other path locks in, so no cycle),
- * then the events inserted already processed, then customers created for the new ones. The lock comes first:
- * a concurrent batch with the same customer waits here instead of behind a row it would insert too.
+ * then the events inserted already processed, then customers created for the new ones; and the version active
+ * as the statement runs. The lock comes first: a concurrent batch with the same customer waits here instead of
+ * behind a row it would insert too.
  */
-async function insertLocked(trx: Knex.Transaction, events: readonly ValidEvent[], receivedAt: number): Promise<EventOutcome[]> {
+async function insertLocked(trx: Knex.Transaction, events: readonly ValidEvent[], receivedAt: number): Promise<{ outcomes: EventOutcome[]; activeVersion: string | null }> {
   const at = new Date(receivedAt).toISOString();
   const columns = eventColumns(events);
   const rows = (
@@ -64,9 +93,13 @@ async function insertLocked(trx: Knex.Transaction, events: readonly ValidEvent[]
        created AS (
          INSERT INTO customers (id, created_at, updated_at) SELECT DISTINCT customer_id, ?::timestamptz, ?::timestamptz FROM stored
          ON CONFLICT (id) DO NOTHING)
-       SELECT customer_id, id FROM stored`,
+       SELECT customer_id, id, NULL AS active FROM stored
+       UNION ALL SELECT NULL, NULL, (SELECT version FROM activations WHERE active)`,
       [columns[0], at, at, ...columns, at, at],
     )
-  ).rows as { customer_id: string; id: string }[];
-  return eventOutcomes(events, rows);
+  ).rows as { customer_id: string | null; id: string | null; active: string | null }[];
+  // One row without a customer (the only one when every event was a duplicate) carries the active version.
+  const stored = rows.filter((r): r is { customer_id: string; id: string; active: null } => r.customer_id !== null);
+  const activeVersion = rows.find((r) => r.customer_id === null)?.active ?? null;
+  return { outcomes: eventOutcomes(events, stored), activeVersion };
 }
