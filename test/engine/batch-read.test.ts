@@ -2,7 +2,8 @@
 // the expressions and templates name (history-needs.ts): every value an expression or template can read must
 // come out the same as from the whole history (every input of the project, the LTV and each template's
 // `recent` items), at instants that put events exactly on window boundaries and after `now`, with ties in
-// time. Of the runs, the ended ones without their state: re-entry still counts them, nothing steps them.
+// time; the same for loadCustomers asked for that part (a sweep's page, a send). Of the runs, the ended ones
+// without their state: re-entry still counts them, nothing steps them.
 // On both backends.
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -104,10 +105,11 @@ describe.each(backendNames())('a batch read of part of the history, on %s', (nam
       for (const at of [NOW, NOW - 7 * DAY, NOW + 3 * DAY]) {
         const whole = await loadCustomers(store.db, ids);
         const part = await store.db.transaction((trx) => loadBatch(trx, ledgerWindows([p]), needs, ids, at));
+        // The same part read for a sweep's page or a send (loadCustomers with `history`).
+        const page = await loadCustomers(store.db, ids, { history: { needs, at } });
         let dropped = 0;
-        for (const id of ids) {
+        for (const [id, read] of [...part.customers, ...page]) {
           const full = whole.get(id)!;
-          const read = part.customers.get(id)!;
           dropped += full.events.length - read.events.length;
           for (const spec of specs) expect([id, at, spec.key, inputValue(read, p, spec, at)]).toEqual([id, at, spec.key, inputValue(full, p, spec, at)]);
           const fullCtx = renderContext(p, full, at);
@@ -118,8 +120,8 @@ describe.each(backendNames())('a batch read of part of the history, on %s', (nam
           // Nothing the project does not read is shipped.
           expect(read.events.filter((e) => !needs.some((n) => n.type === e.type))).toEqual([]);
         }
-        // The point of it: most of the history stays in the database.
-        expect(dropped).toBeGreaterThan(events.length / 3);
+        // The point of it: most of the history stays in the database (counted once per reader).
+        expect(dropped).toBeGreaterThan((2 * events.length) / 3);
       }
     }
     // Both shapes were compared: every kind of input, and template `recent` items.

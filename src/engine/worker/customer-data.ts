@@ -16,7 +16,7 @@ import { countSmsSegments, renderMessage, type RenderContext } from '../../templ
 import type { RunState, RunStatus } from '../../core/types.js';
 import type { StoredRun } from './runs.js';
 import { clvValue, latestModels, rfmValue, type StoredModels } from './customer-models.js';
-import { historyBindings, type HistoryNeed } from './history-needs.js';
+import { historySource, type HistoryNeed } from './history-needs.js';
 
 export type Db = Knex | Knex.Transaction;
 
@@ -32,27 +32,38 @@ export interface CustomerData {
   profile: Record<string, unknown>;
   /**
    * Ascending by (ts, id). From loadBatch, only the part of the history the batch's versions read
-   * (history-needs.ts); from loadCustomers, all of it.
+   * (history-needs.ts); from loadCustomers, that part when asked for (`history`), otherwise all of it.
    */
   events: StoredEvent[];
   /** The newest population fit (rfm.* and clv.* read it); undefined before the first. */
   models?: StoredModels;
 }
 
-/** `models: false` for a caller that evaluates no expression (rendering a send): one query fewer per message. */
-export async function loadCustomer(db: Db, customerId: string, options: { models?: boolean } = {}): Promise<CustomerData> {
+export interface LoadCustomersOptions {
+  /** false for a caller that evaluates no expression (rendering a send): one query fewer per message. */
+  models?: boolean;
+  /** Only the part of the history these needs name, as of `at` (history-needs.ts); default: all of it. */
+  history?: { needs: readonly HistoryNeed[]; at: number };
+}
+
+export async function loadCustomer(db: Db, customerId: string, options: LoadCustomersOptions = {}): Promise<CustomerData> {
   return (await loadCustomers(db, [customerId], options)).get(customerId)!;
 }
 
 /** Several customers in three queries (a sweep's page); every id asked for is in the map, known or not. */
-export async function loadCustomers(db: Db, ids: readonly string[], options: { models?: boolean } = {}): Promise<Map<string, CustomerData>> {
+export async function loadCustomers(db: Db, ids: readonly string[], options: LoadCustomersOptions = {}): Promise<Map<string, CustomerData>> {
   const out = new Map<string, CustomerData>();
   if (ids.length === 0) return out;
   const models = options.models === false ? undefined : await latestModels(db);
   for (const id of ids) out.set(id, { id, profile: {}, events: [], models });
   const rows = (await db.raw(`SELECT id, attributes FROM customers WHERE id = ANY(?::text[])`, [[...ids]])).rows as { id: string; attributes: Record<string, unknown> }[];
   for (const r of rows) out.get(r.id)!.profile = r.attributes ?? {};
-  const ev = (await db.raw(`SELECT customer_id, id, type, ts, props FROM events WHERE customer_id = ANY(?::text[]) ORDER BY customer_id, ts, id`, [[...ids]])).rows as {
+  const source = options.history && historySource(options.history.needs, options.history.at);
+  const ev = (
+    source
+      ? await db.raw(`SELECT u.id AS customer_id, e.id, e.type, e.ts, e.props FROM unnest(?::text[]) AS u(id) CROSS JOIN ${source.sql} ORDER BY 1, e.ts, e.id`, [[...ids], ...source.bindings])
+      : await db.raw(`SELECT customer_id, id, type, ts, props FROM events WHERE customer_id = ANY(?::text[]) ORDER BY customer_id, ts, id`, [[...ids]])
+  ).rows as {
     customer_id: string;
     id: string;
     type: string;
@@ -400,6 +411,7 @@ export interface BatchData {
  */
 export async function loadBatch(db: Db, windows: ReturnType<typeof ledgerWindows>, history: readonly HistoryNeed[], customerIds: readonly string[], at: number, options: { claimQueued?: boolean } = {}): Promise<BatchData> {
   const ids = [...customerIds];
+  const source = historySource(history, at);
   const rows = (
     await db.raw(
       `WITH queued AS (
@@ -421,12 +433,7 @@ export async function loadBatch(db: Db, windows: ReturnType<typeof ledgerWindows
          SELECT coalesce(json_agg((SELECT coalesce(sum(l.cost), 0)::float8 FROM ledger l WHERE l.channel = x.channel AND l.at > x.since AND l.at <= ? AND l.cost > 0) ORDER BY x.i), '[]') AS spent
            FROM unnest(?::text[], ?::timestamptz[]) WITH ORDINALITY AS x(channel, since, i))
        SELECT u.id, c.attributes,
-              (SELECT json_agg(json_build_array(e.id, e.type, trunc(extract(epoch FROM e.ts) * 1000)::float8, e.props) ORDER BY e.ts, e.id)
-                 FROM unnest(?::text[], ?::timestamptz[], ?::int[]) AS w(type, since, n)
-                 CROSS JOIN LATERAL (
-                   SELECT id, type, ts, props FROM events WHERE customer_id = u.id AND type = w.type AND ts > w.since AND ts <= ?
-                   UNION ALL
-                   (SELECT id, type, ts, props FROM events WHERE w.n > 0 AND customer_id = u.id AND type = w.type AND ts <= w.since AND ts <= ? ORDER BY ts DESC FETCH FIRST w.n ROWS WITH TIES)) AS e) AS events,
+              (SELECT json_agg(json_build_array(e.id, e.type, trunc(extract(epoch FROM e.ts) * 1000)::float8, e.props) ORDER BY e.ts, e.id) FROM ${source.sql}) AS events,
               (SELECT json_agg(json_build_array(k.channel, k.granted)) FROM (
                  SELECT DISTINCT ON (channel) channel, granted FROM consents WHERE customer_id = u.id AND at <= ? ORDER BY channel, at DESC, recorded_at DESC) AS k) AS consents,
               (SELECT json_agg(json_build_array(s.channel, s.address)) FROM suppressions s WHERE s.customer_id = u.id) AS suppressed,
@@ -446,9 +453,7 @@ export async function loadBatch(db: Db, windows: ReturnType<typeof ledgerWindows
         new Date(at),
         windows.budgets.map((b) => b.channel),
         windows.budgets.map((b) => new Date(at - b.perMs).toISOString()),
-        ...historyBindings(history, at),
-        new Date(at),
-        new Date(at),
+        ...source.bindings,
         new Date(at),
         windows.capMs > 0,
         new Date(at - windows.capMs),

@@ -15,6 +15,7 @@ import type { JourneyDef, Project } from '../../config/model.js';
 import type { Clock } from '../clock.js';
 import type { Store } from '../store/open-store.js';
 import { isMember, loadCustomers } from './customer-data.js';
+import { historyNeeds } from './history-needs.js';
 import { preloadVersions, type ProjectLoader } from './projects.js';
 import { canEnter, customerLockKey, enterJourney, toStoredRun, type StoredRun } from './runs.js';
 
@@ -129,7 +130,7 @@ async function sweepOnePage(options: SweepOptions, result: ProcessSweepsResult):
     if (journeys.length && ids.length) {
       // Locks in id order (the order processEvents takes them), so a sweep and an event batch never deadlock.
       await trx.raw(`SELECT count(pg_advisory_xact_lock(${customerLockKey('s.id')})) FROM (SELECT id FROM unnest(?::text[]) AS u(id) ORDER BY id) AS s`, [ids]);
-      const customers = await loadCustomers(trx, ids);
+      const customers = await loadCustomers(trx, ids, { history: { needs: historyNeeds([project]), at: now } });
       const runs = await pageRuns(trx, ids);
       for (const id of ids) {
         const customer = customers.get(id)!;

@@ -69,13 +69,25 @@ function widen(needs: Map<string, HistoryNeed>, type: string, windowMs: number, 
 }
 
 /**
- * The needs as the arrays loadBatch binds: type, the instant after which every event counts ('-infinity'
- * for all history; `at` itself for a type only `recent` reads) and how many of the newest to take anyway.
+ * The rows of `needs` for the customer `u.id` of the enclosing query, as a FROM item (`AS e`: id, type, ts,
+ * props) with its bindings: per type, every event after the window's start ('-infinity' for all history) up
+ * to `at`, and the newest `recent` before it (index order; ties with the last come along, and the readers'
+ * own order settles them).
  */
-export function historyBindings(needs: readonly HistoryNeed[], at: number): [string[], string[], number[]] {
-  return [
-    needs.map((n) => n.type),
-    needs.map((n) => (n.windowMs === Infinity ? '-infinity' : new Date(at - n.windowMs).toISOString())),
-    needs.map((n) => n.recent),
-  ];
+export function historySource(needs: readonly HistoryNeed[], at: number): { sql: string; bindings: (string[] | number[] | Date)[] } {
+  return {
+    sql: `unnest(?::text[], ?::timestamptz[], ?::int[]) AS w(type, since, n)
+      CROSS JOIN LATERAL (
+        SELECT id, type, ts, props FROM events WHERE customer_id = u.id AND type = w.type AND ts > w.since AND ts <= ?
+        UNION ALL
+        (SELECT id, type, ts, props FROM events WHERE w.n > 0 AND customer_id = u.id AND type = w.type AND ts <= w.since AND ts <= ?
+          ORDER BY ts DESC FETCH FIRST w.n ROWS WITH TIES)) AS e`,
+    bindings: [
+      needs.map((n) => n.type),
+      needs.map((n) => (n.windowMs === Infinity ? '-infinity' : new Date(at - n.windowMs).toISOString())),
+      needs.map((n) => n.recent),
+      new Date(at),
+      new Date(at),
+    ],
+  };
 }

@@ -14,6 +14,7 @@ import { checkSend } from '../../core/policy-gate.js';
 import type { Project } from '../../config/model.js';
 import type { GateDecision, SuppressReason } from '../../core/types.js';
 import { gateProfile, loadConsents, loadCustomer, loadSuppressions, renderContext, timezoneOf } from './customer-data.js';
+import { historyNeeds } from './history-needs.js';
 import { preloadVersions, type ProjectLoader } from './projects.js';
 import { customerLockKey, customerRuns, lockCustomer, stepAndPersist } from './runs.js';
 import { SendTimeLedger } from './send-time-ledger.js';
@@ -245,8 +246,10 @@ async function attempt(options: SendOutboxOptions, row: OutboxRow): Promise<Outc
     const channel = project.channels.get(row.channel);
     const template = project.templates.get(row.template);
     if (!channel || !template) return { kind: 'failed', retryable: false, code: 'unknown_reference', message: `channel ${row.channel} or template ${row.template} is not in the run's version` };
-    // Rendering reads the profile, events and ltv, never rfm.* or clv.*: no model fit needed.
-    const customer = await loadCustomer(options.store.db, row.customer_id, { models: false });
+    // Rendering reads the profile, the `recent` events and ltv, never rfm.* or clv.*: no model fit needed,
+    // and only the events the version's templates (and expressions) read.
+    const at = options.clock.now();
+    const customer = await loadCustomer(options.store.db, row.customer_id, { models: false, history: { needs: historyNeeds([project]), at } });
     const to = customer.profile[channel.address];
     if (to === undefined || to === null || to === '') return { kind: 'failed', retryable: false, code: 'no_address', message: `customer has no ${channel.address}` };
     let entryEvent: Readonly<Record<string, unknown>> | undefined;
@@ -256,7 +259,7 @@ async function attempt(options: SendOutboxOptions, row: OutboxRow): Promise<Outc
         | undefined;
       entryEvent = run?.state.entryEvent?.props;
     }
-    const ctx = renderContext(project, customer, options.clock.now(), entryEvent);
+    const ctx = renderContext(project, customer, at, entryEvent);
     const base = project.settings.links.unsubscribe;
     if (options.unsubscribeSecret && base) {
       const token = unsubscribeToken({ customerId: row.customer_id, channel: channel.meta.name, messageId: row.id }, options.unsubscribeSecret);
