@@ -138,8 +138,8 @@ export async function offerBatch(trx: Knex.Transaction, a: { active: ActiveProje
     const customer = read.customers.get(customerId)!;
     const mine = read.runs.get(customerId)!;
     const events = byCustomer.get(customerId)!.sort((x, y) => x.ts - y.ts || x.id.localeCompare(y.id));
-    // Membership at `now` of one customer whose profile and events (all of them, this batch's included) were
-    // read before the first offer: the same answer for each of the customer's events, so computed once.
+    // Membership at `now` of one customer whose profile and events (this batch's included) were read before
+    // the first offer: the same answer for each of the customer's events, so computed once.
     const offers: CustomerOffers = { version: active.version, project: active.project, projects: loaded, journeys, batch, customer, members: new Map(), runs: mine, now };
     for (const e of events) {
       const r = offerEvent(offers, e.type, e.props);
