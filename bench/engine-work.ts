@@ -16,6 +16,7 @@ import {
   ingestWithEntry,
   manualClock,
   processEvents,
+  refitModels,
   sendOutbox,
   startEngine,
   storeProjectLoader,
@@ -146,7 +147,7 @@ function smtpProviders(url: string): (channel: ChannelDef) => ChannelProvider {
 }
 
 export async function resetTables(store: OpenedStore): Promise<void> {
-  await store.db.raw('TRUNCATE events, runs, outbox, attempts, ledger, receipts, customers');
+  await store.db.raw('TRUNCATE events, runs, outbox, attempts, ledger, receipts, customers, model_fits');
 }
 
 async function timed(fn: () => Promise<void>): Promise<number> {
@@ -169,6 +170,11 @@ export interface EntryWorkload {
   customers?: { id: string; attributes: Record<string, unknown> }[];
   /** The engine's clock while it ingests (ISO); default 2024-01-02T12:00:00Z. */
   at?: string;
+  /**
+   * Fit RFM and CLV on the stream's own events before it is replayed, as a daemon that has been running has
+   * a fit: rfm.* and clv.* are then computed for every customer a batch evaluates (without one they are null).
+   */
+  fitFirst?: boolean;
 }
 
 /**
@@ -200,6 +206,7 @@ export async function benchIngestWithEntry(store: OpenedStore, project: Project,
   const plainSec = await timed(async () => {
     for (const b of slices(plainRows)) await store.db('events').insert(b);
   });
+  if (workload.fitFirst && !(await refitModels({ store, projects: storeProjectLoader(store), clock }))) throw new Error('no model fit');
   await store.db.raw('TRUNCATE events');
 
   const projects = storeProjectLoader(store);

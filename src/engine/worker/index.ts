@@ -5,4 +5,5 @@ export { ingestWithEntry, type IngestEntryOptions, type IngestEntryResult } from
 export { processTimers, type ProcessTimersOptions, type ProcessTimersResult } from './process-timers.js';
 export { sendOutbox, type SendOutboxOptions, type SendOutboxResult, type ProviderResolver } from './send-outbox.js';
 export { storeProjectLoader, type ProjectLoader } from './projects.js';
+export { refitModels } from './customer-models.js';
 export { CUSTOMER_LOCK_CLASS } from './runs.js';
