@@ -5,6 +5,7 @@
 import type { Clock } from '../clock.js';
 import type { Store } from '../store/open-store.js';
 import { loadCustomer, type CustomerData } from './customer-data.js';
+import { historyNeeds } from './history-needs.js';
 import { preloadVersions, type ProjectLoader } from './projects.js';
 import { stepAndPersist, toStoredRun, tryLockCustomer } from './runs.js';
 
@@ -37,6 +38,9 @@ export async function processTimers(options: ProcessTimersOptions): Promise<Proc
       )
     ).rows as Parameters<typeof toStoredRun>[0][];
     if (claimed.length === 0) return;
+    // Of each customer's history, what the claimed runs' versions read (a customer's runs may be on several).
+    const versions = [...new Set(claimed.map((r) => r.config_version))];
+    const history = { needs: historyNeeds(await Promise.all(versions.map((v) => options.projects.version(v)))), at: now };
     await trx.raw(
       `UPDATE runs SET lease_owner = ?, lease_until = ? FROM unnest(?::text[], ?::text[]) AS x(c, r) WHERE runs.customer_id = x.c AND runs.run_id = x.r`,
       [options.worker, new Date(now + (options.leaseMs ?? 60_000)), claimed.map((r) => r.customer_id), claimed.map((r) => r.run_id)],
@@ -46,7 +50,7 @@ export async function processTimers(options: ProcessTimersOptions): Promise<Proc
       const run = toStoredRun(row);
       let customer = customers.get(run.customerId);
       if (customer === undefined) {
-        customer = (await tryLockCustomer(trx, run.customerId)) ? await loadCustomer(trx, run.customerId) : null;
+        customer = (await tryLockCustomer(trx, run.customerId)) ? await loadCustomer(trx, run.customerId, { history }) : null;
         customers.set(run.customerId, customer);
       }
       const project = await options.projects.version(run.configVersion);

@@ -359,6 +359,6 @@ async function feedFailure(trx: Knex.Transaction, options: SendOutboxOptions, ro
   const project = await options.projects.version(run.configVersion);
   const journey = project.journeys.get(run.journey);
   if (!journey) return;
-  const customer = await loadCustomer(trx, row.customer_id);
+  const customer = await loadCustomer(trx, row.customer_id, { history: { needs: historyNeeds([project]), at: now } });
   await stepAndPersist(trx, { project, version: run.configVersion, journey, customer, previous: run.state, input: { kind: 'receipt', at: now, messageId: row.id, status: 'failed' }, now, isNew: false });
 }
