@@ -296,7 +296,7 @@ async function holdEventsTable(store: OpenedStore) {
       for (let i = 0; i < 500; i++) {
         if (store.backend === 'postgres') {
           // Asked on another connection: inside the locking transaction pg_stat_activity is a snapshot.
-          const waiting = await store.db.raw(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO events%'`);
+          const waiting = await store.db.raw(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO events%'`);
           if (waiting.rows[0].n > 0) return;
         } else {
           // PGlite: the request waits for the pool's single connection.

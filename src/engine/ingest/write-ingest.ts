@@ -2,6 +2,7 @@
 // arrays through unnest(), so a 500-event batch costs one parse and one round trip whatever its size
 // (a multi-row VALUES list would bind 3,000 parameters).
 import type { Knex } from 'knex';
+import { prepared } from '../store/prepared.js';
 import type { ValidCustomer, ValidEvent } from './validate-input.js';
 
 export type Queryable = Knex | Knex.Transaction;
@@ -18,15 +19,34 @@ export interface EventOutcome {
  */
 export async function insertEvents(db: Queryable, events: readonly ValidEvent[], receivedAt: number): Promise<EventOutcome[]> {
   if (events.length === 0) return [];
+  const at = new Date(receivedAt).toISOString();
   const result = await db.raw(
-    `INSERT INTO events (customer_id, id, type, ts, props, received_at)
-     SELECT c, i, t, s, p, ?::timestamptz
-       FROM unnest(?::text[], ?::text[], ?::text[], ?::timestamptz[], ?::jsonb[]) AS x(c, i, t, s, p)
-     ON CONFLICT (customer_id, id) DO NOTHING
-     RETURNING customer_id, id`,
-    [new Date(receivedAt).toISOString(), ...eventColumns(events)],
-  );
+    `WITH stored AS (
+       INSERT INTO events (customer_id, id, type, ts, props, received_at)
+       SELECT c, i, t, s, p, ?::timestamptz
+         FROM unnest(?::text[], ?::text[], ?::text[], ?::timestamptz[], ?::jsonb[]) AS x(c, i, t, s, p)
+       ON CONFLICT (customer_id, id) DO NOTHING
+       RETURNING customer_id, id),
+     ${historyRevisions('stored')}
+     SELECT customer_id, id FROM stored`,
+    [at, ...eventColumns(events), at, at],
+  ).options(prepared('insert_events'));
   return eventOutcomes(events, result.rows as { customer_id: string; id: string }[]);
+}
+
+/**
+ * The CTE (`revised`) every statement that inserts events carries: the customers of the CTE `stored` (rows
+ * with a customer_id) are created when new, and their history_rev goes up by one, in the statement that writes
+ * the events, so revision and events commit together. It binds two placeholders: a new row's created_at and
+ * updated_at. The customer's row stays locked until commit, which is what lets a batch that inserted events
+ * trust the revision it reads back afterwards (worker/history-cache.ts). Rows are locked in id order, the
+ * order upsertCustomers locks in too, so two statements that lock several customers never wait in a cycle.
+ */
+export function historyRevisions(stored: string): string {
+  return `revised AS (
+       INSERT INTO customers AS k (id, created_at, updated_at, history_rev)
+       SELECT s.id, ?::timestamptz, ?::timestamptz, 1 FROM (SELECT DISTINCT customer_id AS id FROM ${stored}) AS s ORDER BY 1
+       ON CONFLICT (id) DO UPDATE SET history_rev = k.history_rev + 1)`;
 }
 
 /** The events as the five arrays (customer_id, id, type, ts, props) an unnest() INSERT binds. */
@@ -68,7 +88,7 @@ export interface CustomerOutcome {
 /**
  * Upserts customers: attributes merge into the stored ones (a key sent as null is stored as null, meaning
  * unknown). Several items for one id in a batch are merged in order first, because one INSERT … ON
- * CONFLICT DO UPDATE may not touch a row twice.
+ * CONFLICT DO UPDATE may not touch a row twice. Rows are locked in id order (see historyRevisions).
  */
 export async function upsertCustomers(db: Queryable, customers: readonly ValidCustomer[], at: number): Promise<CustomerOutcome[]> {
   if (customers.length === 0) return [];
@@ -79,14 +99,16 @@ export async function upsertCustomers(db: Queryable, customers: readonly ValidCu
   const when = new Date(at).toISOString();
   const result = await db.raw(
     `INSERT INTO customers AS c (id, attributes, created_at, updated_at)
-     SELECT i, a, ?::timestamptz, ?::timestamptz FROM unnest(?::text[], ?::jsonb[]) AS x(i, a)
+     SELECT i, a, ?::timestamptz, ?::timestamptz FROM unnest(?::text[], ?::jsonb[]) AS x(i, a) ORDER BY 1
      ON CONFLICT (id) DO UPDATE SET attributes = c.attributes || EXCLUDED.attributes, updated_at = EXCLUDED.updated_at
      RETURNING id, (xmax = 0) AS created`,
     [when, when, ids, attributes],
   );
   // xmax = 0 marks a row this statement inserted (an updated row carries the updating transaction's id):
   // an implementation detail of PostgreSQL's MVCC that PG 15 and PGlite share; it only feeds the counts.
-  return (result.rows as { id: string; created: boolean }[]).map((r) => ({ id: r.id, created: Boolean(r.created) }));
+  const created = new Map((result.rows as { id: string; created: boolean }[]).map((r) => [r.id, Boolean(r.created)]));
+  // In the order the ids first came in the request, not the locking order.
+  return ids.map((id) => ({ id, created: created.get(id) === true }));
 }
 
 function keyOf(customerId: string, id: string): string {

@@ -16,6 +16,7 @@ import { countSmsSegments, renderMessage, type RenderContext } from '../../templ
 import type { RunState, RunStatus } from '../../core/types.js';
 import type { StoredRun } from './runs.js';
 import { clvValue, latestModels, rfmValue, type StoredModels } from './customer-models.js';
+import { prepared } from '../store/prepared.js';
 import { historySource, type HistoryNeed } from './history-needs.js';
 
 export type Db = Knex | Knex.Transaction;
@@ -31,8 +32,9 @@ export interface CustomerData {
   id: string;
   profile: Record<string, unknown>;
   /**
-   * Ascending by (ts, id). From loadBatch, only the part of the history the batch's versions read
-   * (history-needs.ts); from loadCustomers, that part when asked for (`history`), otherwise all of it.
+   * Ascending by (ts, id; ids in code-unit order, history-cache.ts byTime). From loadBatch, only the part of
+   * the history the batch's versions read (history-needs.ts); from loadCustomers, that part when asked for
+   * (`history`), otherwise all of it. Shared with the history cache: never changed in place.
    */
   events: StoredEvent[];
   /** The newest population fit (rfm.* and clv.* read it); undefined before the first. */
@@ -61,8 +63,8 @@ export async function loadCustomers(db: Db, ids: readonly string[], options: Loa
   const source = options.history && historySource(options.history.needs, options.history.at);
   const ev = (
     source
-      ? await db.raw(`SELECT u.id AS customer_id, e.id, e.type, e.ts, e.props FROM unnest(?::text[]) AS u(id) CROSS JOIN ${source.sql} ORDER BY 1, e.ts, e.id`, [[...ids], ...source.bindings])
-      : await db.raw(`SELECT customer_id, id, type, ts, props FROM events WHERE customer_id = ANY(?::text[]) ORDER BY customer_id, ts, id`, [[...ids]])
+      ? await db.raw(`SELECT u.id AS customer_id, e.id, e.type, e.ts, e.props FROM unnest(?::text[]) AS u(id) CROSS JOIN ${source.sql} ORDER BY 1, e.ts, e.id COLLATE "C"`, [[...ids], ...source.bindings])
+      : await db.raw(`SELECT customer_id, id, type, ts, props FROM events WHERE customer_id = ANY(?::text[]) ORDER BY customer_id, ts, id COLLATE "C"`, [[...ids]])
   ).rows as {
     customer_id: string;
     id: string;
@@ -398,6 +400,14 @@ export interface BatchData {
   runs: Map<string, StoredRun[]>;
   /** The customers' queued events claimed by this read (marked processed), when `claimQueued` was asked for. */
   claimed: OfferedEvent[];
+  /** customers.history_rev of each customer with a row (history-cache.ts). */
+  revs: Map<string, number>;
+}
+
+/** A history the caller already holds, valid while the customer's history_rev is `rev` (history-cache.ts). */
+export interface HeldHistory {
+  rev: number;
+  events: readonly StoredEvent[];
 }
 
 /**
@@ -407,10 +417,19 @@ export interface BatchData {
  * capped sends as JSON per customer, the budgets' spend once. With `claimQueued`, the customers' events still
  * in the queue are claimed and marked processed in the same statement (SKIP LOCKED: those a queue claim holds
  * are that claim's), so a customer's older queued events are offered with the newer ones, in time order.
+ * A customer in `held` whose history_rev is the one held gets the held events instead of a history read.
  * The caller holds the customers' advisory locks.
  */
-export async function loadBatch(db: Db, windows: ReturnType<typeof ledgerWindows>, history: readonly HistoryNeed[], customerIds: readonly string[], at: number, options: { claimQueued?: boolean } = {}): Promise<BatchData> {
+export async function loadBatch(
+  db: Db,
+  windows: ReturnType<typeof ledgerWindows>,
+  history: readonly HistoryNeed[],
+  customerIds: readonly string[],
+  at: number,
+  options: { claimQueued?: boolean; held?: ReadonlyMap<string, HeldHistory> } = {},
+): Promise<BatchData> {
   const ids = [...customerIds];
+  const held = options.held;
   const source = historySource(history, at);
   const rows = (
     await db.raw(
@@ -432,8 +451,10 @@ export async function loadBatch(db: Db, windows: ReturnType<typeof ledgerWindows
        spend AS (
          SELECT coalesce(json_agg((SELECT coalesce(sum(l.cost), 0)::float8 FROM ledger l WHERE l.channel = x.channel AND l.at > x.since AND l.at <= ? AND l.cost > 0) ORDER BY x.i), '[]') AS spent
            FROM unnest(?::text[], ?::timestamptz[]) WITH ORDINALITY AS x(channel, since, i))
-       SELECT u.id, c.attributes,
-              (SELECT json_agg(json_build_array(e.id, e.type, trunc(extract(epoch FROM e.ts) * 1000)::float8, e.props) ORDER BY e.ts, e.id) FROM ${source.sql}) AS events,
+       SELECT u.id, c.attributes, c.history_rev::float8 AS rev,
+              CASE WHEN c.history_rev IS DISTINCT FROM u.held THEN coalesce(
+                (SELECT json_agg(json_build_array(e.id, e.type, trunc(extract(epoch FROM e.ts) * 1000)::float8, e.props) ORDER BY e.ts, e.id COLLATE "C") FROM ${source.sql}),
+                '[]') END AS events,
               (SELECT json_agg(json_build_array(k.channel, k.granted)) FROM (
                  SELECT DISTINCT ON (channel) channel, granted FROM consents WHERE customer_id = u.id AND at <= ? ORDER BY channel, at DESC, recorded_at DESC) AS k) AS consents,
               (SELECT json_agg(json_build_array(s.channel, s.address)) FROM suppressions s WHERE s.customer_id = u.id) AS suppressed,
@@ -443,7 +464,7 @@ export async function loadBatch(db: Db, windows: ReturnType<typeof ledgerWindows
               r.list AS runs,
               q.list AS queued,
               CASE WHEN u.i = 1 THEN (SELECT models FROM model_fits WHERE done_at IS NOT NULL AND models IS NOT NULL ORDER BY due_at DESC LIMIT 1) END AS models
-         FROM unnest(?::text[]) WITH ORDINALITY AS u(id, i) LEFT JOIN customers c ON c.id = u.id LEFT JOIN runs_by r ON r.customer_id = u.id LEFT JOIN queued_by q ON q.customer_id = u.id`,
+         FROM unnest(?::text[], ?::bigint[]) WITH ORDINALITY AS u(id, held, i) LEFT JOIN customers c ON c.id = u.id LEFT JOIN runs_by r ON r.customer_id = u.id LEFT JOIN queued_by q ON q.customer_id = u.id`,
       [
         new Date(at),
         options.claimQueued === true,
@@ -459,11 +480,15 @@ export async function loadBatch(db: Db, windows: ReturnType<typeof ledgerWindows
         new Date(at - windows.capMs),
         new Date(at),
         ids,
+        // -1 for none: revisions start at 0.
+        ids.map((id) => held?.get(id)?.rev ?? -1),
       ],
-    )
+    ).options(prepared('load_batch'))
   ).rows as {
     id: string;
     attributes: Record<string, unknown> | null;
+    rev: number | null;
+    /** null: the history `held` has for this customer is still valid, so it was not read. */
     events: [string, string, number, Record<string, unknown> | null][] | null;
     consents: [string, boolean][] | null;
     suppressed: [string, string][] | null;
@@ -480,12 +505,15 @@ export async function loadBatch(db: Db, windows: ReturnType<typeof ledgerWindows
   const sends = new Map<string, { channel: string; at: number }[]>();
   const runs = new Map<string, StoredRun[]>();
   const claimed: OfferedEvent[] = [];
+  const revs = new Map<string, number>();
   // The row of the first id (joins may return rows in any order) carries what all customers share.
   const first = rows.find((r) => r.spent !== null);
   const spent = first?.spent ?? [];
   const models = first?.models ?? undefined;
   for (const r of rows) {
-    customers.set(r.id, { id: r.id, profile: r.attributes ?? {}, events: (r.events ?? []).map(([id, type, ts, props]) => ({ id, type, ts: Number(ts), props: props ?? {} })), models });
+    const events = r.events ? r.events.map(([id, type, ts, props]) => ({ id, type, ts: Number(ts), props: props ?? {} })) : (held!.get(r.id)!.events as StoredEvent[]);
+    customers.set(r.id, { id: r.id, profile: r.attributes ?? {}, events, models });
+    if (r.rev !== null) revs.set(r.id, Number(r.rev));
     if (r.consents) consents.set(r.id, r.consents.map(([channel, granted]) => ({ channel, granted })));
     if (r.suppressed) suppressed.set(r.id, r.suppressed.map(([channel, address]) => ({ channel, address })));
     sends.set(r.id, (r.sends ?? []).map(([channel, t]) => ({ channel, at: Number(t) })));
@@ -497,7 +525,7 @@ export async function loadBatch(db: Db, windows: ReturnType<typeof ledgerWindows
     );
     for (const [id, type, ts, props] of r.queued ?? []) claimed.push({ customerId: r.id, id, type, ts: Number(ts), props: props ?? {} });
   }
-  return { customers, runs, claimed, data: { ledger: LedgerSnapshot.of(at, windows.budgets, spent, sends), consents, suppressed } };
+  return { customers, runs, claimed, revs, data: { ledger: LedgerSnapshot.of(at, windows.budgets, spent, sends), consents, suppressed } };
 }
 
 /**

@@ -70,24 +70,23 @@ function widen(needs: Map<string, HistoryNeed>, type: string, windowMs: number, 
 
 /**
  * The rows of `needs` for the customer `u.id` of the enclosing query, as a FROM item (`AS e`: id, type, ts,
- * props) with its bindings: per type, every event after the window's start ('-infinity' for all history) up
- * to `at`, and the newest `recent` before it (index order; ties with the last come along, and the readers'
- * own order settles them).
+ * props) with its bindings: per type, every event after the window's start as of `at` ('-infinity' for all
+ * history), and the newest `recent` before it (index order; ties with the last come along, and the readers'
+ * own order settles them). Events dated after `at` come along too: readers filter by their instant
+ * themselves, and a history kept in memory (history-cache.ts) then stays complete as the instant moves on.
  */
-export function historySource(needs: readonly HistoryNeed[], at: number): { sql: string; bindings: (string[] | number[] | Date)[] } {
+export function historySource(needs: readonly HistoryNeed[], at: number): { sql: string; bindings: (string[] | number[])[] } {
   return {
     sql: `unnest(?::text[], ?::timestamptz[], ?::int[]) AS w(type, since, n)
       CROSS JOIN LATERAL (
-        SELECT id, type, ts, props FROM events WHERE customer_id = u.id AND type = w.type AND ts > w.since AND ts <= ?
+        SELECT id, type, ts, props FROM events WHERE customer_id = u.id AND type = w.type AND ts > w.since
         UNION ALL
-        (SELECT id, type, ts, props FROM events WHERE w.n > 0 AND customer_id = u.id AND type = w.type AND ts <= w.since AND ts <= ?
+        (SELECT id, type, ts, props FROM events WHERE w.n > 0 AND customer_id = u.id AND type = w.type AND ts <= w.since
           ORDER BY ts DESC FETCH FIRST w.n ROWS WITH TIES)) AS e`,
     bindings: [
       needs.map((n) => n.type),
       needs.map((n) => (n.windowMs === Infinity ? '-infinity' : new Date(at - n.windowMs).toISOString())),
       needs.map((n) => n.recent),
-      new Date(at),
-      new Date(at),
     ],
   };
 }

@@ -8,11 +8,12 @@
 // events still queued are claimed and offered with the new ones (offerBatch), so order per customer holds.
 import type { Knex } from 'knex';
 import type { Clock } from '../clock.js';
-import { eventColumns, eventOutcomes, insertEvents, type EventOutcome } from '../ingest/write-ingest.js';
+import { eventColumns, eventOutcomes, historyRevisions, insertEvents, type EventOutcome } from '../ingest/write-ingest.js';
 import type { ValidEvent } from '../ingest/validate-input.js';
 import type { Store } from '../store/open-store.js';
-import { offerBatch, withLoadedVersions, type ActiveProject, type ProcessEventsResult } from './process-events.js';
+import { historyCacheOf, offerBatch, withLoadedVersions, type ActiveProject, type ProcessEventsResult } from './process-events.js';
 import type { ProjectLoader } from './projects.js';
+import { prepared } from '../store/prepared.js';
 import { customerLockKey } from './runs.js';
 
 export interface IngestEntryOptions {
@@ -61,20 +62,23 @@ class ActiveChanged extends Error {
 }
 
 async function enterAtIngest(options: IngestEntryOptions, active: ActiveProject, events: readonly ValidEvent[], receivedAt: number): Promise<IngestEntryResult> {
-  return withLoadedVersions(options, active, async (trx, loaded) => {
+  const cache = historyCacheOf(options.projects);
+  const { outcomes, offered } = await withLoadedVersions(options, active, async (trx, loaded) => {
     const { outcomes, activeVersion } = await insertLocked(trx, events, receivedAt);
     if (activeVersion !== active.version) throw new ActiveChanged(active.version, activeVersion);
-    const offered = outcomes.filter((o) => o.inserted).map(({ event: e }) => ({ customerId: e.customerId, id: e.id, type: e.type, ts: e.ts, props: e.props }));
-    const entry = offered.length ? await offerBatch(trx, { active, loaded, now: receivedAt }, offered) : { events: 0, entered: 0, sends: 0 };
-    return { outcomes, entry };
+    const fresh = outcomes.filter((o) => o.inserted).map(({ event: e }) => ({ customerId: e.customerId, id: e.id, type: e.type, ts: e.ts, props: e.props }));
+    return { outcomes, offered: fresh.length ? await offerBatch(trx, { active, loaded, now: receivedAt, cache, inserted: true }, fresh) : undefined };
   });
+  if (!offered) return { outcomes, entry: { events: 0, entered: 0, sends: 0 } };
+  cache.keep(offered.history.key, offered.history.updates);
+  return { outcomes, entry: { events: offered.events, entered: offered.entered, sends: offered.sends } };
 }
 
 /**
  * One statement: the batch's customers locked in id order (the order every other path locks in, so no cycle),
- * then the events inserted already processed, then customers created for the new ones; and the version active
- * as the statement runs. The lock comes first: a concurrent batch with the same customer waits here instead of
- * behind a row it would insert too.
+ * then the events inserted already processed, then their customers created or their history revision raised
+ * (historyRevisions); and the version active as the statement runs. The lock comes first: a concurrent batch
+ * with the same customer waits here instead of behind a row it would insert too.
  */
 async function insertLocked(trx: Knex.Transaction, events: readonly ValidEvent[], receivedAt: number): Promise<{ outcomes: EventOutcome[]; activeVersion: string | null }> {
   const at = new Date(receivedAt).toISOString();
@@ -90,13 +94,11 @@ async function insertLocked(trx: Knex.Transaction, events: readonly ValidEvent[]
           WHERE (SELECT n FROM locked) >= 0
          ON CONFLICT (customer_id, id) DO NOTHING
          RETURNING customer_id, id),
-       created AS (
-         INSERT INTO customers (id, created_at, updated_at) SELECT DISTINCT customer_id, ?::timestamptz, ?::timestamptz FROM stored
-         ON CONFLICT (id) DO NOTHING)
+       ${historyRevisions('stored')}
        SELECT customer_id, id, NULL AS active FROM stored
        UNION ALL SELECT NULL, NULL, (SELECT version FROM activations WHERE active)`,
       [columns[0], at, at, ...columns, at, at],
-    )
+    ).options(prepared('insert_locked'))
   ).rows as { customer_id: string | null; id: string | null; active: string | null }[];
   // One row without a customer (the only one when every event was a duplicate) carries the active version.
   const stored = rows.filter((r): r is { customer_id: string; id: string; active: null } => r.customer_id !== null);

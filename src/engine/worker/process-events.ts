@@ -15,7 +15,8 @@ import { listensForGoal } from '../../core/journey-step.js';
 import type { Clock } from '../clock.js';
 import type { Store } from '../store/open-store.js';
 import type { Knex } from 'knex';
-import { isMember, ledgerWindows, loadBatch, testExpr, type CustomerData, type OfferedEvent } from './customer-data.js';
+import { isMember, ledgerWindows, loadBatch, testExpr, type CustomerData, type HeldHistory, type OfferedEvent } from './customer-data.js';
+import { extendHistory, HistoryCache, needsKey, type HistoryUpdate } from './history-cache.js';
 import { historyNeeds } from './history-needs.js';
 import type { ProjectLoader } from './projects.js';
 import { canEnter, customerLockKey, enterInBatch, RunWrites, stepInBatch, type StepBatch, type StoredRun } from './runs.js';
@@ -58,6 +59,20 @@ const loadedVersions = new WeakMap<ProjectLoader, Map<string, Project>>();
 
 export type ActiveProject = { version: string; project: Project };
 
+/** The histories each loader's batches keep between them (history-cache.ts); one per process and store. */
+const historyCaches = new WeakMap<ProjectLoader, HistoryCache>();
+
+export function historyCacheOf(projects: ProjectLoader): HistoryCache {
+  let cache = historyCaches.get(projects);
+  if (!cache) historyCaches.set(projects, (cache = new HistoryCache()));
+  return cache;
+}
+
+/** What offerBatch did, and the histories to keep once its transaction has committed. */
+export interface OfferedBatch extends ProcessEventsResult {
+  history: { key: string; updates: HistoryUpdate[] };
+}
+
 /**
  * Runs `body` in a transaction with the active version and every version loaded so far; when a run turns out
  * to step on a version not loaded yet, the transaction is rolled back, the version loaded, and `body` retried.
@@ -81,7 +96,8 @@ export async function processEvents(options: ProcessEventsOptions): Promise<Proc
   // Nothing active: events wait in the queue for the first configuration.
   if (!active) return { events: 0, entered: 0, sends: 0 };
   const now = options.clock.now();
-  return withLoadedVersions(options, active, async (trx, loaded) => {
+  const cache = historyCacheOf(options.projects);
+  const out = await withLoadedVersions(options, active, async (trx, loaded): Promise<OfferedBatch | undefined> => {
     // Claimed and marked processed in one statement: both commit with the batch's runs or not at all. The
     // customers are created (an event may come before, or without, its POST /v1/customers: refresh and cron
     // sweeps walk the customers table) and locked in the database's id order, the order sweeps lock in, so
@@ -104,9 +120,13 @@ export async function processEvents(options: ProcessEventsOptions): Promise<Proc
         [new Date(now), options.batchSize ?? 500, new Date(now), new Date(now)],
       )
     ).rows as EventRow[];
-    if (claimed.length === 0) return { events: 0, entered: 0, sends: 0 };
-    return offerBatch(trx, { active, loaded, now }, claimed.map((e) => ({ customerId: e.customer_id, id: e.id, type: e.type, ts: Number(e.ts), props: e.props ?? {} })));
+    if (claimed.length === 0) return undefined;
+    const offered = claimed.map((e) => ({ customerId: e.customer_id, id: e.id, type: e.type, ts: Number(e.ts), props: e.props ?? {} }));
+    return offerBatch(trx, { active, loaded, now, cache, inserted: false }, offered);
   });
+  if (!out) return { events: 0, entered: 0, sends: 0 };
+  cache.keep(out.history.key, out.history.updates);
+  return { events: out.events, entered: out.entered, sends: out.sends };
 }
 
 /**
@@ -114,8 +134,16 @@ export async function processEvents(options: ProcessEventsOptions): Promise<Proc
  * and writes what the steps did: the part the queue and at-ingest entry (ingest-entry.ts) share. The
  * customers' other queued events are claimed and offered too, so a customer's events go through in time order
  * whichever path picks them up. `events.result` counts the offered events.
+ *
+ * Histories `cache` holds are used when still valid (history-cache.ts); `inserted`: the transaction stored
+ * `offered` itself (at-ingest entry), which raised their customers' revisions by one. The caller keeps the
+ * returned histories in `cache` once the transaction has committed.
  */
-export async function offerBatch(trx: Knex.Transaction, a: { active: ActiveProject; loaded: ReadonlyMap<string, Project>; now: number }, offered: readonly OfferedEvent[]): Promise<ProcessEventsResult> {
+export async function offerBatch(
+  trx: Knex.Transaction,
+  a: { active: ActiveProject; loaded: ReadonlyMap<string, Project>; now: number; cache: HistoryCache; inserted: boolean },
+  offered: readonly OfferedEvent[],
+): Promise<OfferedBatch> {
   const { active, loaded, now } = a;
   const result: ProcessEventsResult = { events: 0, entered: 0, sends: 0 };
   const byCustomer = new Map<string, OfferedEvent[]>();
@@ -126,7 +154,16 @@ export async function offerBatch(trx: Knex.Transaction, a: { active: ActiveProje
   };
   for (const e of offered) add(e);
   const ids = [...byCustomer.keys()].sort();
-  const read = await loadBatch(trx, ledgerWindows(loaded.values()), historyNeeds(loaded.values()), ids, now, { claimQueued: true });
+  const needs = historyNeeds(loaded.values());
+  const key = needsKey(needs);
+  const held = new Map<string, HeldHistory>();
+  for (const id of ids) {
+    const kept = a.cache.usable(id, key, now);
+    if (!kept) continue;
+    const added = a.inserted ? byCustomer.get(id)!.map((e) => ({ id: e.id, type: e.type, ts: e.ts, props: e.props })) : [];
+    held.set(id, { rev: kept.rev + (a.inserted ? 1 : 0), events: extendHistory(kept.events, added, needs, now) });
+  }
+  const read = await loadBatch(trx, ledgerWindows(loaded.values()), needs, ids, now, { claimQueued: true, held });
   for (const e of read.claimed) add(e);
   const missing = new Set<string>();
   for (const list of read.runs.values()) for (const run of list) if (!loaded.has(run.configVersion)) missing.add(run.configVersion);
@@ -149,7 +186,12 @@ export async function offerBatch(trx: Knex.Transaction, a: { active: ActiveProje
     result.events += events.length;
   }
   await batch.writes.flush(trx);
-  return result;
+  const updates: HistoryUpdate[] = [];
+  for (const id of ids) {
+    const rev = read.revs.get(id);
+    if (rev !== undefined) updates.push({ customerId: id, rev, at: now, events: read.customers.get(id)!.events });
+  }
+  return { ...result, history: { key, updates } };
 }
 
 /** One customer's offers in a batch: built once, then each of the customer's events is offered with it. */
