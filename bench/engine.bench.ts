@@ -176,8 +176,8 @@ async function benchWorker(store: OpenedStore): Promise<void> {
       const plainRate = n / entry.plainSec;
       const entryRate = n / entry.entrySec;
       const ratio = plainRate / entryRate;
-      // The engine's default: entry at ingest on PGlite, the queue on PostgreSQL (engine.ts).
-      const isDefault = atIngest === (store.backend === 'pglite') && drainers === 1;
+      // The engine's default: entry at ingest (engine.ts).
+      const isDefault = atIngest;
       const label = (atIngest ? 'POST, entry at ingest' : `POST, queued; ${drainers} worker${drainers > 1 ? 's' : ''} drain`) + (isDefault ? ' (default)' : '');
       console.log(`    plain INSERT … VALUES (knex)              ${fmt(plainRate)}/s  (baseline)`);
       console.log(`    ${label.padEnd(41)} ${fmt(entryRate)}/s  ratio ${ratio.toFixed(1)}× (goal ≤ 3×: ${met(ratio <= 3)}); ${entry.runs.toLocaleString('en-US')} runs, ${entry.outbox.toLocaleString('en-US')} messages queued`);

@@ -172,7 +172,7 @@ for (const name of backendNames()) {
       expect(await rows(store, `SELECT customer_id, journey FROM runs`)).toEqual([{ customer_id: a, journey: 'welcome' }]);
     });
 
-    it(`by default ${name === 'pglite' ? 'enters at ingest (the worker would wait for the one connection anyway)' : 'only queues (a worker on its own connection overlaps with ingest)'}`, async () => {
+    it('by default enters at ingest', async () => {
       const store = await backend.clean();
       const clock = manualClock('2024-03-04T10:00:00Z');
       await applyConfig(store, collectConfigFiles(project), { who: 'test', project, clock });
@@ -180,7 +180,7 @@ for (const name of backendNames()) {
       const [a] = treated;
       await post(e, '/v1/customers', { customers: [customer(a)] });
       await post(e, '/v1/events', { events: [signup(a, clock.now())] });
-      expect(await rows(store, `SELECT count(*)::int AS n FROM runs`)).toEqual([{ n: name === 'pglite' ? 1 : 0 }]);
+      expect(await rows(store, `SELECT count(*)::int AS n FROM runs`)).toEqual([{ n: 1 }]);
     });
 
     it('with entryAtIngest: false, only queues, and the worker enters', async () => {

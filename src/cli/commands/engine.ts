@@ -18,7 +18,7 @@ export interface EngineStartFlags extends StoreFlags {
   timerLease: string;
   sendLease: string;
   modelRefit: string;
-  /** --entry-at-ingest / --no-entry-at-ingest; unset: the backend's default (startEngine). */
+  /** --entry-at-ingest / --no-entry-at-ingest; unset: startEngine's default (at ingest). */
   entryAtIngest?: boolean;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
@@ -77,8 +77,8 @@ export const registerEngine: RegisterCommand = (program, ctx) => {
       .option('--timer-lease <ms>', 'how long a claimed timer is reserved for this engine', '60000')
       .option('--send-lease <ms>', 'how long a send may take before the message counts as ambiguous (or, on an idempotent channel, is retried)', '300000')
       .option('--model-refit <ms>', 'how often the RFM and CLV models are refitted from the stored events (the first fit runs at once)', '86400000')
-      .option('--entry-at-ingest', 'enter ingested events into journeys in the ingest transaction (default with the embedded database)')
-      .option('--no-entry-at-ingest', 'only queue ingested events; the worker enters them (default with PostgreSQL)')
+      .option('--entry-at-ingest', 'enter ingested events into journeys in the ingest transaction (default)')
+      .option('--no-entry-at-ingest', 'only queue ingested events; the worker enters them (acknowledged as fast as a plain INSERT)')
       .addOption(new Option('--log-level <level>', 'pino log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
   ).action(async (flags: EngineStartFlags) => {
     await runEngine(flags, ctx, shutdownSignal());
