@@ -6,9 +6,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { SMTPServer } from 'smtp-server';
 import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
-import { createProvider, type ChannelProvider } from '../src/channels/index.js';
-import { loadProject } from '../src/config/build-project.js';
-import type { ChannelDef, Project } from '../src/config/model.js';
+import { createProvider, type ChannelProvider } from '../dist/channels/index.js';
+import { loadProject } from '../dist/config/build-project.js';
+import type { ChannelDef, Project } from '../dist/config/model.js';
 import {
   applyConfig,
   buildServer,
@@ -22,7 +22,7 @@ import {
   storeProjectLoader,
   upsertCustomers,
   type OpenedStore,
-} from '../src/engine/index.js';
+} from '../dist/engine/index.js';
 
 const TOKEN = 'bench';
 const UNSUBSCRIBE_SECRET = 'bench-unsubscribe';

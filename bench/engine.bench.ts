@@ -6,14 +6,16 @@
 //     covers ingest and the drain. Goal: within 3× of the plain INSERT.
 //  3. Sends per second to a local SMTP sink through the engine's send path (engine-work.ts).
 //  4. Timer lateness p50/p99 under steady load on the real clock. Goal: p99 ≤ 2 s.
+// The engine is measured as `herald engine` runs it: the compiled dist/ (`npm run bench` builds it first), not
+// through tsx, whose transform (keepNames) wraps every closure the journey steps create in a defineProperty call.
 // PostgreSQL: $HERALD_BENCH_DATABASE_URL, $HERALD_TEST_DATABASE_URL or the local test database, in a schema
 // of its own that is dropped afterwards; skipped (with a note) when unreachable.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadProject } from '../src/config/build-project.js';
-import { buildServer, insertEvents, openStore, validateEvents, type OpenedStore } from '../src/engine/index.js';
+import { loadProject } from '../dist/config/build-project.js';
+import { buildServer, insertEvents, openStore, validateEvents, type OpenedStore } from '../dist/engine/index.js';
 import { benchIngestWithEntry, benchProject, benchSends, benchTimerLateness, type EntryEvent, type EntryWorkload } from './engine-work.js';
 import { sampleWorkload } from './sample-stream.js';
 

@@ -3,9 +3,9 @@
 // order a shop's event pipeline would send them in. Sessions (views → cart → purchase) and newsletters give
 // the stream the per-customer locality and history depth of real traffic, which the synthetic mixes lack.
 import path from 'node:path';
-import type { Project } from '../src/config/model.js';
-import { scanCsvFile } from '../src/dataset/csv-scanner.js';
-import { validateCustomers } from '../src/engine/index.js';
+import type { Project } from '../dist/config/model.js';
+import { scanCsvFile } from '../dist/dataset/csv-scanner.js';
+import { validateCustomers } from '../dist/engine/index.js';
 import type { EntryWorkload } from './engine-work.js';
 
 export const SAMPLE_DIR = path.resolve('samples/demo-shop');
