@@ -1,8 +1,9 @@
 // Histories kept in memory between batches (worker/history-cache.ts): what is kept, extended with new events
 // and moved to a later instant is exactly the part of the history a read at that instant gives; an entry is
 // used only while the customer's history revision says nothing was written since, whoever wrote it (another
-// replica entering at ingest, the queue's plain insert); a batch that rolls back keeps nothing; and entering a
-// stream with kept histories gives the same runs, messages and ledger as reading every history each batch.
+// replica entering at ingest, the queue's plain insert); a brand-new customer's first batch needs no read; a
+// batch that rolls back keeps nothing; and entering a stream with kept histories gives the same runs, messages
+// and ledger as reading every history each batch.
 // The database parts on both backends.
 import path from 'node:path';
 import fc from 'fast-check';
@@ -15,7 +16,7 @@ import { collectConfigFiles } from '../../src/engine/config-files.js';
 import { applyConfig } from '../../src/engine/config-versions.js';
 import { insertEvents, upsertCustomers } from '../../src/engine/ingest/write-ingest.js';
 import type { ValidEvent } from '../../src/engine/ingest/validate-input.js';
-import type { OpenedStore } from '../../src/engine/store/index.js';
+import { migrate, MIGRATIONS, type OpenedStore } from '../../src/engine/store/index.js';
 import type { StoredEvent } from '../../src/engine/worker/customer-data.js';
 import { byTime, extendHistory, HistoryCache, needsKey } from '../../src/engine/worker/history-cache.js';
 import { historyNeeds, type HistoryNeed } from '../../src/engine/worker/history-needs.js';
@@ -154,10 +155,11 @@ describe.each(backendNames())('kept histories, on %s', (name) => {
     for (let i = 0, k = 0; i < order.length; i += 40, k++) {
       const at = start + k * 6 * 3_600_000;
       const batch = order.slice(i, i + 40);
-      // `kept` enters with one loader (so one cache) throughout; `read` with a new one per batch, so every
-      // batch reads every history from the database.
+      // `kept` enters at ingest with one loader (so one cache) throughout. `read` takes the same batches
+      // through the queue with a new loader each, so every batch reads every history from the database.
       await ingestWithEntry({ store: kept, projects: projects.get(kept)!, clock: manualClock(at) }, batch, at);
-      await ingestWithEntry({ store: read, projects: storeProjectLoader(read), clock: manualClock(at) }, batch, at);
+      await insertEvents(read.db, batch, at);
+      expect((await processEvents({ store: read, projects: storeProjectLoader(read), clock: manualClock(at) })).events).toBe(batch.length);
     }
     const cached = historyCacheOf(projects.get(kept)!).size();
     expect(cached.customers).toBe(ids.length);
@@ -181,8 +183,10 @@ describe.each(backendNames())('kept histories, on %s', (name) => {
     const b = storeProjectLoader(store);
     await ingestWithEntry({ store, projects: a, clock }, [view('c1', 'v1', NOW - 3)], NOW);
     expect(keptIds(a, 'c1', NOW)).toEqual(['v1']);
-    // Replica b (a cache of its own) enters an event; a's next batch must see it.
+    // Replica b (a cache of its own) enters an event; it reads c1's history (new to b, not to the database),
+    // and a's next batch must see b's event.
     await ingestWithEntry({ store, projects: b, clock }, [view('c1', 'v2', NOW - 2)], NOW);
+    expect(keptIds(b, 'c1', NOW)).toEqual(['v1', 'v2']);
     await ingestWithEntry({ store, projects: a, clock }, [view('c1', 'v3', NOW - 1)], NOW);
     expect(keptIds(a, 'c1', NOW)).toEqual(['v1', 'v2', 'v3']);
     expect(await rows(store, `SELECT history_rev::int AS rev FROM customers WHERE id = 'c1'`)).toEqual([{ rev: 3 }]);
@@ -207,6 +211,27 @@ describe.each(backendNames())('kept histories, on %s', (name) => {
     await store.db.raw(`INSERT INTO events (customer_id, id, type, ts, props, received_at, processed_at) VALUES ('c1', 'v5', 'product_view', ?, '{}', ?, ?)`, [new Date(NOW), new Date(NOW), new Date(NOW)]);
     await ingestWithEntry({ store, projects: a, clock }, [view('c1', 'v6', NOW)], NOW);
     expect(keptIds(a, 'c1', NOW)).toEqual(['v1', 'v2', 'v3', 'v4', 'v6']);
+    // Nor by a brand-new customer's first batch (a profile, revision 0): it has no history but its own events,
+    // so it reads none.
+    await upsertCustomers(store.db, [profile('c2')], NOW);
+    await store.db.raw(`INSERT INTO events (customer_id, id, type, ts, props, received_at, processed_at) VALUES ('c2', 'w1', 'product_view', ?, '{}', ?, ?)`, [new Date(NOW), new Date(NOW), new Date(NOW)]);
+    await ingestWithEntry({ store, projects: a, clock }, [view('c2', 'w2', NOW)], NOW);
+    expect(keptIds(a, 'c2', NOW)).toEqual(['w2']);
+  });
+
+  it('migration 7 starts the customers that may have events at revision 1, and gives queued events their customer', async () => {
+    const store = await backend.fresh({ migrate: false });
+    await migrate(store.db, MIGRATIONS.filter((m) => m.id < 7));
+    await store.db.raw(`INSERT INTO customers (id, attributes, created_at, updated_at) VALUES ('old', '{}', now(), now())`);
+    // Before 7, an event insert did not create its customer; the worker's claim did.
+    await store.db.raw(`INSERT INTO events (customer_id, id, type, ts, props, received_at) VALUES ('queued', 'q1', 'signup', now(), '{}', now())`);
+    await migrate(store.db);
+    await store.db.raw(`INSERT INTO customers (id, attributes, created_at, updated_at) VALUES ('new', '{}', now(), now())`);
+    expect(await rows(store, `SELECT id, history_rev::int AS rev FROM customers ORDER BY id`)).toEqual([
+      { id: 'new', rev: 0 },
+      { id: 'old', rev: 1 },
+      { id: 'queued', rev: 1 },
+    ]);
   });
 
   it('keeps nothing from a batch that rolled back', async () => {

@@ -417,7 +417,10 @@ export interface HeldHistory {
  * capped sends as JSON per customer, the budgets' spend once. With `claimQueued`, the customers' events still
  * in the queue are claimed and marked processed in the same statement (SKIP LOCKED: those a queue claim holds
  * are that claim's), so a customer's older queued events are offered with the newer ones, in time order.
- * A customer in `held` whose history_rev is the one held gets the held events instead of a history read.
+ * A customer in `held` whose history_rev is the one held gets the held events instead of a history read. With
+ * `own` (the events this transaction inserted for the customers, which raised each revision by one; only the
+ * types `history` names), a customer whose revision shows no other insert ever (1, or 0 without `own`) gets
+ * those events (or none) without a read either: a brand-new customer's first batch.
  * The caller holds the customers' advisory locks.
  */
 export async function loadBatch(
@@ -426,11 +429,21 @@ export async function loadBatch(
   history: readonly HistoryNeed[],
   customerIds: readonly string[],
   at: number,
-  options: { claimQueued?: boolean; held?: ReadonlyMap<string, HeldHistory> } = {},
+  options: { claimQueued?: boolean; held?: ReadonlyMap<string, HeldHistory>; own?: ReadonlyMap<string, readonly StoredEvent[]>; readHistory?: boolean } = {},
 ): Promise<BatchData> {
   const ids = [...customerIds];
   const held = options.held;
   const source = historySource(history, at);
+  // false: the caller knows every customer's history is held or its own (the revisions its insert returned),
+  // and a statement without the history part is cheaper to plan (PGlite plans every statement).
+  const readHistory = options.readHistory !== false;
+  const historyColumn = readHistory
+    ? `CASE WHEN c.history_rev IS DISTINCT FROM u.held AND c.history_rev > ? THEN coalesce(
+                (SELECT json_agg(json_build_array(e.id, e.type, trunc(extract(epoch FROM e.ts) * 1000)::float8, e.props) ORDER BY e.ts, e.id COLLATE "C") FROM ${source.sql}),
+                '[]') END AS events`
+    : `NULL::json AS events`;
+  // A revision no higher than this transaction's own inserts made it: no other event was ever inserted.
+  const historyBindings = readHistory ? [options.own ? 1 : 0, ...source.bindings] : [];
   const rows = (
     await db.raw(
       `WITH queued AS (
@@ -452,9 +465,7 @@ export async function loadBatch(
          SELECT coalesce(json_agg((SELECT coalesce(sum(l.cost), 0)::float8 FROM ledger l WHERE l.channel = x.channel AND l.at > x.since AND l.at <= ? AND l.cost > 0) ORDER BY x.i), '[]') AS spent
            FROM unnest(?::text[], ?::timestamptz[]) WITH ORDINALITY AS x(channel, since, i))
        SELECT u.id, c.attributes, c.history_rev::float8 AS rev,
-              CASE WHEN c.history_rev IS DISTINCT FROM u.held THEN coalesce(
-                (SELECT json_agg(json_build_array(e.id, e.type, trunc(extract(epoch FROM e.ts) * 1000)::float8, e.props) ORDER BY e.ts, e.id COLLATE "C") FROM ${source.sql}),
-                '[]') END AS events,
+              ${historyColumn},
               (SELECT json_agg(json_build_array(k.channel, k.granted)) FROM (
                  SELECT DISTINCT ON (channel) channel, granted FROM consents WHERE customer_id = u.id AND at <= ? ORDER BY channel, at DESC, recorded_at DESC) AS k) AS consents,
               (SELECT json_agg(json_build_array(s.channel, s.address)) FROM suppressions s WHERE s.customer_id = u.id) AS suppressed,
@@ -474,7 +485,7 @@ export async function loadBatch(
         new Date(at),
         windows.budgets.map((b) => b.channel),
         windows.budgets.map((b) => new Date(at - b.perMs).toISOString()),
-        ...source.bindings,
+        ...historyBindings,
         new Date(at),
         windows.capMs > 0,
         new Date(at - windows.capMs),
@@ -483,12 +494,12 @@ export async function loadBatch(
         // -1 for none: revisions start at 0.
         ids.map((id) => held?.get(id)?.rev ?? -1),
       ],
-    ).options(prepared('load_batch'))
+    ).options(prepared(readHistory ? 'load_batch' : 'load_batch_held'))
   ).rows as {
     id: string;
     attributes: Record<string, unknown> | null;
     rev: number | null;
-    /** null: the history `held` has for this customer is still valid, so it was not read. */
+    /** null: not read (the history `held` has for the customer is still valid, or it has none but `own`). */
     events: [string, string, number, Record<string, unknown> | null][] | null;
     consents: [string, boolean][] | null;
     suppressed: [string, string][] | null;
@@ -511,7 +522,15 @@ export async function loadBatch(
   const spent = first?.spent ?? [];
   const models = first?.models ?? undefined;
   for (const r of rows) {
-    const events = r.events ? r.events.map(([id, type, ts, props]) => ({ id, type, ts: Number(ts), props: props ?? {} })) : (held!.get(r.id)!.events as StoredEvent[]);
+    let events: StoredEvent[];
+    if (r.events) events = r.events.map(([id, type, ts, props]) => ({ id, type, ts: Number(ts), props: props ?? {} }));
+    else {
+      // Not read: the held history is still valid, or the customer never had an event but this transaction's.
+      const h = held?.get(r.id);
+      if (h && r.rev !== null && h.rev === Number(r.rev)) events = h.events as StoredEvent[];
+      else if (readHistory || Number(r.rev ?? 0) <= (options.own ? 1 : 0)) events = (options.own?.get(r.id) ?? []) as StoredEvent[];
+      else throw new Error(`customer ${r.id}: history revision ${r.rev} is neither held nor new, and the history was not read`);
+    }
     customers.set(r.id, { id: r.id, profile: r.attributes ?? {}, events, models });
     if (r.rev !== null) revs.set(r.id, Number(r.rev));
     if (r.consents) consents.set(r.id, r.consents.map(([channel, granted]) => ({ channel, granted })));

@@ -64,10 +64,10 @@ class ActiveChanged extends Error {
 async function enterAtIngest(options: IngestEntryOptions, active: ActiveProject, events: readonly ValidEvent[], receivedAt: number): Promise<IngestEntryResult> {
   const cache = historyCacheOf(options.projects);
   const { outcomes, offered } = await withLoadedVersions(options, active, async (trx, loaded) => {
-    const { outcomes, activeVersion } = await insertLocked(trx, events, receivedAt);
+    const { outcomes, activeVersion, revs } = await insertLocked(trx, events, receivedAt);
     if (activeVersion !== active.version) throw new ActiveChanged(active.version, activeVersion);
     const fresh = outcomes.filter((o) => o.inserted).map(({ event: e }) => ({ customerId: e.customerId, id: e.id, type: e.type, ts: e.ts, props: e.props }));
-    return { outcomes, offered: fresh.length ? await offerBatch(trx, { active, loaded, now: receivedAt, cache, inserted: true }, fresh) : undefined };
+    return { outcomes, offered: fresh.length ? await offerBatch(trx, { active, loaded, now: receivedAt, cache, inserted: revs }, fresh) : undefined };
   });
   if (!offered) return { outcomes, entry: { events: 0, entered: 0, sends: 0 } };
   cache.keep(offered.history.key, offered.history.updates);
@@ -77,10 +77,10 @@ async function enterAtIngest(options: IngestEntryOptions, active: ActiveProject,
 /**
  * One statement: the batch's customers locked in id order (the order every other path locks in, so no cycle),
  * then the events inserted already processed, then their customers created or their history revision raised
- * (historyRevisions); and the version active as the statement runs. The lock comes first: a concurrent batch
+ * (historyRevisions, whose new revisions it returns); and the version active as the statement runs. The lock comes first: a concurrent batch
  * with the same customer waits here instead of behind a row it would insert too.
  */
-async function insertLocked(trx: Knex.Transaction, events: readonly ValidEvent[], receivedAt: number): Promise<{ outcomes: EventOutcome[]; activeVersion: string | null }> {
+async function insertLocked(trx: Knex.Transaction, events: readonly ValidEvent[], receivedAt: number): Promise<{ outcomes: EventOutcome[]; activeVersion: string | null; revs: Map<string, number> }> {
   const at = new Date(receivedAt).toISOString();
   const columns = eventColumns(events);
   const rows = (
@@ -95,13 +95,21 @@ async function insertLocked(trx: Knex.Transaction, events: readonly ValidEvent[]
          ON CONFLICT (customer_id, id) DO NOTHING
          RETURNING customer_id, id),
        ${historyRevisions('stored')}
-       SELECT customer_id, id, NULL AS active FROM stored
-       UNION ALL SELECT NULL, NULL, (SELECT version FROM activations WHERE active)`,
+       SELECT customer_id, id, NULL AS active, NULL::float8 AS rev FROM stored
+       UNION ALL SELECT id, NULL, NULL, history_rev::float8 FROM revised
+       UNION ALL SELECT NULL, NULL, (SELECT version FROM activations WHERE active), NULL`,
       [columns[0], at, at, ...columns, at, at],
     ).options(prepared('insert_locked'))
-  ).rows as { customer_id: string | null; id: string | null; active: string | null }[];
-  // One row without a customer (the only one when every event was a duplicate) carries the active version.
-  const stored = rows.filter((r): r is { customer_id: string; id: string; active: null } => r.customer_id !== null);
+  ).rows as { customer_id: string | null; id: string | null; active: string | null; rev: number | null }[];
+  // Rows of stored events have an id; a customer's new revision comes without one; and one row without a
+  // customer (the only one when every event was a duplicate) carries the active version.
+  const stored: { customer_id: string; id: string }[] = [];
+  const revs = new Map<string, number>();
+  for (const r of rows) {
+    if (r.customer_id === null) continue;
+    if (r.id !== null) stored.push({ customer_id: r.customer_id, id: r.id });
+    else revs.set(r.customer_id, Number(r.rev));
+  }
   const activeVersion = rows.find((r) => r.customer_id === null)?.active ?? null;
-  return { outcomes: eventOutcomes(events, stored), activeVersion };
+  return { outcomes: eventOutcomes(events, stored), activeVersion, revs };
 }

@@ -15,7 +15,7 @@ import { listensForGoal } from '../../core/journey-step.js';
 import type { Clock } from '../clock.js';
 import type { Store } from '../store/open-store.js';
 import type { Knex } from 'knex';
-import { isMember, ledgerWindows, loadBatch, testExpr, type CustomerData, type HeldHistory, type OfferedEvent } from './customer-data.js';
+import { isMember, ledgerWindows, loadBatch, testExpr, type CustomerData, type HeldHistory, type OfferedEvent, type StoredEvent } from './customer-data.js';
 import { extendHistory, HistoryCache, needsKey, type HistoryUpdate } from './history-cache.js';
 import { historyNeeds } from './history-needs.js';
 import type { ProjectLoader } from './projects.js';
@@ -122,7 +122,7 @@ export async function processEvents(options: ProcessEventsOptions): Promise<Proc
     ).rows as EventRow[];
     if (claimed.length === 0) return undefined;
     const offered = claimed.map((e) => ({ customerId: e.customer_id, id: e.id, type: e.type, ts: Number(e.ts), props: e.props ?? {} }));
-    return offerBatch(trx, { active, loaded, now, cache, inserted: false }, offered);
+    return offerBatch(trx, { active, loaded, now, cache }, offered);
   });
   if (!out) return { events: 0, entered: 0, sends: 0 };
   cache.keep(out.history.key, out.history.updates);
@@ -135,13 +135,15 @@ export async function processEvents(options: ProcessEventsOptions): Promise<Proc
  * customers' other queued events are claimed and offered too, so a customer's events go through in time order
  * whichever path picks them up. `events.result` counts the offered events.
  *
- * Histories `cache` holds are used when still valid (history-cache.ts); `inserted`: the transaction stored
- * `offered` itself (at-ingest entry), which raised their customers' revisions by one. The caller keeps the
- * returned histories in `cache` once the transaction has committed.
+ * Histories `cache` holds are used when still valid (history-cache.ts). `inserted`: the transaction stored
+ * `offered` itself (at-ingest entry), which raised their customers' revisions by one, and these are the
+ * revisions it read back, final until commit; when they show every customer's history held or its own, the
+ * read leaves the history out altogether. The caller keeps the returned histories in `cache` once the
+ * transaction has committed.
  */
 export async function offerBatch(
   trx: Knex.Transaction,
-  a: { active: ActiveProject; loaded: ReadonlyMap<string, Project>; now: number; cache: HistoryCache; inserted: boolean },
+  a: { active: ActiveProject; loaded: ReadonlyMap<string, Project>; now: number; cache: HistoryCache; inserted?: ReadonlyMap<string, number> },
   offered: readonly OfferedEvent[],
 ): Promise<OfferedBatch> {
   const { active, loaded, now } = a;
@@ -157,13 +159,19 @@ export async function offerBatch(
   const needs = historyNeeds(loaded.values());
   const key = needsKey(needs);
   const held = new Map<string, HeldHistory>();
+  // At ingest: each customer's events this transaction inserted (the needed types), which a brand-new
+  // customer's history consists of and a kept one is extended with.
+  const own = a.inserted ? new Map<string, StoredEvent[]>() : undefined;
   for (const id of ids) {
+    const added = own ? extendHistory([], byCustomer.get(id)!.map((e) => ({ id: e.id, type: e.type, ts: e.ts, props: e.props })), needs, now) : [];
+    own?.set(id, added);
     const kept = a.cache.usable(id, key, now);
-    if (!kept) continue;
-    const added = a.inserted ? byCustomer.get(id)!.map((e) => ({ id: e.id, type: e.type, ts: e.ts, props: e.props })) : [];
-    held.set(id, { rev: kept.rev + (a.inserted ? 1 : 0), events: extendHistory(kept.events, added, needs, now) });
+    if (kept) held.set(id, { rev: kept.rev + (own ? 1 : 0), events: extendHistory(kept.events, added, needs, now) });
   }
-  const read = await loadBatch(trx, ledgerWindows(loaded.values()), needs, ids, now, { claimQueued: true, held });
+  // A revision of 1 after this transaction's insert: the customer had no event before.
+  const revs = a.inserted;
+  const readHistory = !revs || ids.some((id) => revs.get(id) !== 1 && revs.get(id) !== held.get(id)?.rev);
+  const read = await loadBatch(trx, ledgerWindows(loaded.values()), needs, ids, now, { claimQueued: true, held, own, readHistory });
   for (const e of read.claimed) add(e);
   const missing = new Set<string>();
   for (const list of read.runs.values()) for (const run of list) if (!loaded.has(run.configVersion)) missing.add(run.configVersion);
