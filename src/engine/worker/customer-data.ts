@@ -16,7 +16,7 @@ import { countSmsSegments, renderMessage, type RenderContext } from '../../templ
 import type { RunState, RunStatus } from '../../core/types.js';
 import type { StoredRun } from './runs.js';
 import { clvValue, latestModels, rfmValue, type StoredModels } from './customer-models.js';
-import { prepared } from '../store/prepared.js';
+import { runPrepared } from '../store/prepared.js';
 import { historySource, type HistoryNeed } from './history-needs.js';
 
 export type Db = Knex | Knex.Transaction;
@@ -435,7 +435,7 @@ export async function loadBatch(
   const held = options.held;
   const source = historySource(history, at);
   // false: the caller knows every customer's history is held or its own (the revisions its insert returned),
-  // and a statement without the history part is cheaper to plan (PGlite plans every statement).
+  // and the statement without the history part does less.
   const readHistory = options.readHistory !== false;
   const historyColumn = readHistory
     ? `CASE WHEN c.history_rev IS DISTINCT FROM u.held AND c.history_rev > ? THEN coalesce(
@@ -445,7 +445,9 @@ export async function loadBatch(
   // A revision no higher than this transaction's own inserts made it: no other event was ever inserted.
   const historyBindings = readHistory ? [options.own ? 1 : 0, ...source.bindings] : [];
   const rows = (
-    await db.raw(
+    await runPrepared(
+      db,
+      readHistory ? 'load_batch' : 'load_batch_held',
       `WITH queued AS (
          UPDATE events SET processed_at = ?::timestamptz
           WHERE ?::boolean AND (customer_id, id) IN (
@@ -494,7 +496,7 @@ export async function loadBatch(
         // -1 for none: revisions start at 0.
         ids.map((id) => held?.get(id)?.rev ?? -1),
       ],
-    ).options(prepared(readHistory ? 'load_batch' : 'load_batch_held'))
+    )
   ).rows as {
     id: string;
     attributes: Record<string, unknown> | null;

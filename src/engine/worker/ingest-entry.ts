@@ -13,7 +13,7 @@ import type { ValidEvent } from '../ingest/validate-input.js';
 import type { Store } from '../store/open-store.js';
 import { historyCacheOf, offerBatch, withLoadedVersions, type ActiveProject, type ProcessEventsResult } from './process-events.js';
 import type { ProjectLoader } from './projects.js';
-import { prepared } from '../store/prepared.js';
+import { runPrepared } from '../store/prepared.js';
 import { customerLockKey } from './runs.js';
 
 export interface IngestEntryOptions {
@@ -77,14 +77,16 @@ async function enterAtIngest(options: IngestEntryOptions, active: ActiveProject,
 /**
  * One statement: the batch's customers locked in id order (the order every other path locks in, so no cycle),
  * then the events inserted already processed, then their customers created or their history revision raised
- * (historyRevisions, whose new revisions it returns); and the version active as the statement runs. The lock comes first: a concurrent batch
- * with the same customer waits here instead of behind a row it would insert too.
+ * (historyRevisions, whose new revisions it returns); and the version active as the statement runs. The lock
+ * comes first: a concurrent batch with the same customer waits here instead of behind a row it would insert too.
  */
 async function insertLocked(trx: Knex.Transaction, events: readonly ValidEvent[], receivedAt: number): Promise<{ outcomes: EventOutcome[]; activeVersion: string | null; revs: Map<string, number> }> {
   const at = new Date(receivedAt).toISOString();
   const columns = eventColumns(events);
   const rows = (
-    await trx.raw(
+    await runPrepared(
+      trx,
+      'insert_locked',
       `WITH locked AS (
          SELECT count(pg_advisory_xact_lock(${customerLockKey('s.id')})) AS n FROM (SELECT DISTINCT c AS id FROM unnest(?::text[]) AS c ORDER BY 1) AS s),
        stored AS (
@@ -99,7 +101,7 @@ async function insertLocked(trx: Knex.Transaction, events: readonly ValidEvent[]
        UNION ALL SELECT id, NULL, NULL, history_rev::float8 FROM revised
        UNION ALL SELECT NULL, NULL, (SELECT version FROM activations WHERE active), NULL`,
       [columns[0], at, at, ...columns, at, at],
-    ).options(prepared('insert_locked'))
+    )
   ).rows as { customer_id: string | null; id: string | null; active: string | null; rev: number | null }[];
   // Rows of stored events have an id; a customer's new revision comes without one; and one row without a
   // customer (the only one when every event was a duplicate) carries the active version.

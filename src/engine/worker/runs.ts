@@ -8,7 +8,7 @@ import { mayEnter } from '../../core/reentry.js';
 import type { Effect, RunInput, RunState } from '../../core/types.js';
 import type { StepContext } from '../../core/journey-step.js';
 import { costOf, stepContext, stepContextFrom, type CustomerData, type LedgerSnapshot, type StepData } from './customer-data.js';
-import { prepared } from '../store/prepared.js';
+import { runPrepared } from '../store/prepared.js';
 
 /** Seed of the customer advisory-lock key (see customerLockKey). */
 export const CUSTOMER_LOCK_CLASS = 7210;
@@ -136,7 +136,9 @@ export class RunWrites {
       if (w.isNew) inserts.push([w.customerId, w.state.runId, w.journey, w.version, w.state, w.state.status, new Date(w.state.enteredAt).toISOString(), wakeAt(w.state)]);
       else updates.push([w.customerId, w.state.runId, w.state, w.state.status, wakeAt(w.state)]);
     }
-    await trx.raw(
+    await runPrepared(
+      trx,
+      'run_writes',
       `WITH new_runs AS (
          INSERT INTO runs (customer_id, run_id, journey, config_version, state, status, entered_at, wake_at, updated_at)
          SELECT x->>0, x->>1, x->>2, x->>3, x->4, x->>5, (x->>6)::timestamptz, (x->>7)::timestamptz, ?::timestamptz FROM jsonb_array_elements(?::jsonb) AS x),
@@ -153,7 +155,7 @@ export class RunWrites {
        SELECT x->>0, x->>1, x->>2, x->>3, x->>4, (x->>5)::timestamptz, (x->>6)::numeric FROM jsonb_array_elements(?::jsonb) AS x
        ON CONFLICT (customer_id, message_id) DO NOTHING`,
       [at, JSON.stringify(inserts), at, JSON.stringify(updates), at, at, at, JSON.stringify(outbox), JSON.stringify(ledger)],
-    ).options(prepared('run_writes'));
+    );
   }
 }
 
