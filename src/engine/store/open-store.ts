@@ -9,7 +9,6 @@ import ClientPgLite from 'knex-pglite';
 import { ENGINE_CODE } from '../codes.js';
 import { EngineError } from '../errors.js';
 import { migrate, type MigrateResult } from './migrate.js';
-import { registerPglite } from './prepared.js';
 
 export type Backend = 'postgres' | 'pglite';
 
@@ -88,7 +87,6 @@ export async function openStore(options: OpenStoreOptions = {}): Promise<OpenedS
     // knex-pglite fixes the pool at one connection: PGlite is single-user. It closes the instance on destroy.
     db = knex({ client: ClientPgLite as unknown as typeof knexPkg.Client, connection: () => ({ pglite }), searchPath, log: QUIET_KNEX_LOG } as Knex.Config);
     pglites.set(db, pglite);
-    registerPglite(db, pglite);
   }
   const ping = async () => {
     try {

@@ -1,18 +1,17 @@
-// The statements every batch runs, prepared by name once per connection and then only bound and executed:
-// after five executions PostgreSQL keeps a generic plan when it costs no more than the custom ones, so
-// parsing and planning leave the batch. On PostgreSQL node-pg does this for a named query; it saves about a
-// millisecond of the batch read. PGlite's query() always uses the unnamed statement, and planning there costs
-// more than the execution of these statements (the batch read: 6.6 ms unnamed, 2.6 ms prepared, measured on
-// the sample stream), so inside a transaction, where the transaction holds PGlite's only connection, the
-// statement goes to PGlite's wire-protocol interface with a name of its own.
+// The statements every batch runs inside its transaction (insert, read, run writes), prepared by name once
+// per connection and then only bound and executed: after five executions PostgreSQL keeps a generic plan when
+// it costs no more than the custom ones, so parsing and planning leave the batch. They go straight to the
+// transaction's connection: node-pg with a named query on PostgreSQL; on PGlite, whose query() always uses the
+// unnamed statement, over its wire-protocol interface (the batch read there: 6.6 ms unnamed, 2.6 ms prepared,
+// on the sample stream). Going past knex also skips its per-query work (placeholder rewriting of a 3 kB text,
+// checks over every binding). The texts are constant; only the bindings vary.
 //
-// The texts are constant; only the bindings vary. A connection pooler that cannot keep prepared statements
-// across transactions (PgBouncer in transaction mode before 1.21) needs HERALD_PG_PREPARED=off, which sends
-// every statement unnamed (PGlite included).
+// A connection pooler that cannot keep prepared statements across transactions (PgBouncer in transaction mode
+// before 1.21) needs HERALD_PG_PREPARED=off: every statement then goes through knex unnamed (PGlite included).
 import { parse as pgliteResults, protocol, type PGlite } from '@electric-sql/pglite';
 import type { Knex } from 'knex';
 
-/** knex query options (`.options(...)`) naming a prepared statement `herald_<name>` on PostgreSQL. */
+/** knex query options (`.options(...)`) naming a prepared statement `herald_<name>` on PostgreSQL (outside a transaction). */
 export function prepared(name: string): { name?: string } {
   return enabled() ? { name: `herald_${name}` } : {};
 }
@@ -21,40 +20,53 @@ function enabled(): boolean {
   return process.env.HERALD_PG_PREPARED !== 'off';
 }
 
-/** Keyed by the knex config object, which a transaction's client shares with the knex instance it came from. */
-const pglites = new WeakMap<object, PGlite>();
-
-export function registerPglite(db: Knex, pglite: PGlite): void {
-  pglites.set(db.client.config as object, pglite);
-}
-
 /** Per PGlite instance, the statements parsed so far: name → text and parameter types. */
 const parsed = new WeakMap<PGlite, Map<string, { text: string; types: number[] }>>();
 
+/** Per statement name, its text and the text with `$n` placeholders (knex's conversion, done once). */
+const texts = new Map<string, { sql: string; native: string }>();
+
 /**
- * `sql` (with `?` placeholders) as the prepared statement `herald_<name>`: through knex with a name on
- * PostgreSQL; on PGlite inside a transaction, parsed once and then bound and executed over the wire protocol.
+ * `sql` (with `?` placeholders) as the prepared statement `herald_<name>`, inside a transaction: straight to
+ * the transaction's connection (node-pg, named; PGlite, over the wire protocol), past knex's per-query work,
+ * which for these long texts and large bindings costs more than a round trip. Outside a transaction, or with
+ * HERALD_PG_PREPARED=off, an unnamed query through knex.
  */
 export async function runPrepared<R>(db: Knex | Knex.Transaction, name: string, sql: string, bindings: readonly Knex.RawBinding[]): Promise<{ rows: R[] }> {
-  const pglite = db.isTransaction && enabled() ? pglites.get(db.client.config as object) : undefined;
-  if (!pglite) return (await db.raw(sql, bindings as Knex.RawBinding[]).options(prepared(name))) as { rows: R[] };
-  const native = db.raw(sql, bindings as Knex.RawBinding[]).toSQL().toNative();
+  if (!db.isTransaction || !enabled()) return (await db.raw(sql, bindings as Knex.RawBinding[])) as { rows: R[] };
   const statement = `herald_${name}`;
+  let known = texts.get(statement);
+  if (!known) texts.set(statement, (known = { sql, native: db.raw(sql, bindings as Knex.RawBinding[]).toSQL().toNative().sql }));
+  else if (known.sql !== sql) throw new Error(`prepared statement ${statement}: the text changed`);
+  const text = known.native;
+  // The transaction's own connection: knex hands it out without a pool round (makeTxClient).
+  const connection = (await (db.client as { acquireConnection(): Promise<unknown> }).acquireConnection()) as PgConnection | PGlite;
+  if (isPglite(connection)) return pgliteQuery<R>(connection, statement, text, bindings);
+  return (await connection.query({ name: statement, text, values: bindings as unknown[] })) as { rows: R[] };
+}
+
+interface PgConnection {
+  query(config: { name: string; text: string; values: unknown[] }): Promise<unknown>;
+}
+
+function isPglite(connection: PgConnection | PGlite): connection is PGlite {
+  return typeof (connection as PGlite).execProtocol === 'function';
+}
+
+/** Parsed once per instance (the query mutex held: nothing else talks to it between these messages). */
+async function pgliteQuery<R>(pglite: PGlite, statement: string, text: string, bindings: readonly unknown[]): Promise<{ rows: R[] }> {
   const ser = protocol.serialize;
-  // The query mutex: nothing else talks to the instance between these messages (the transaction already
-  // keeps knex's single connection for itself).
   return pglite.runExclusive(async () => {
     let known = parsed.get(pglite);
     if (!known) parsed.set(pglite, (known = new Map()));
     let entry = known.get(statement);
-    if (entry && entry.text !== native.sql) throw new Error(`prepared statement ${statement}: the text changed`);
     if (!entry) {
-      const described = await pglite.execProtocol(concat([ser.parse({ name: statement, text: native.sql }), ser.describe({ type: 'S', name: statement }), ser.sync()]), { syncToFs: false });
-      entry = { text: native.sql, types: pgliteResults.parseDescribeStatementResults(described.messages) };
+      const described = await pglite.execProtocol(concat([ser.parse({ name: statement, text }), ser.describe({ type: 'S', name: statement }), ser.sync()]), { syncToFs: false });
+      entry = { text, types: pgliteResults.parseDescribeStatementResults(described.messages) };
       known.set(statement, entry);
     }
     const types = entry.types;
-    const values = native.bindings.map((v, i) => (v === null || v === undefined ? null : serialize(pglite, types[i], v)));
+    const values = bindings.map((v, i) => (v === null || v === undefined ? null : serialize(pglite, types[i], v)));
     const result = await pglite.execProtocol(concat([ser.bind({ statement, values }), ser.describe({ type: 'P' }), ser.execute({}), ser.sync()]), { syncToFs: false });
     return pgliteResults.parseResults(result.messages, pglite.parsers)[0] as unknown as { rows: R[] };
   });

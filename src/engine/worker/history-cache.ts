@@ -12,7 +12,7 @@
 // Entries are kept only after the transaction that read them commits, and are dropped for any other set of
 // needs (a version loaded or retired), for an instant earlier than the entry's, and when the process holds
 // more than MAX_EVENTS events (least recently used first).
-import type { StoredEvent } from './customer-data.js';
+import type { HeldHistory, StoredEvent } from './customer-data.js';
 import type { HistoryNeed } from './history-needs.js';
 
 /** About 30–60 MB of parsed events; a customer past it is read from the database again. */
@@ -81,6 +81,39 @@ export class HistoryCache {
   }
 }
 
+/**
+ * What a batch knows of its customers' histories before its read (loadBatch's `held`, `own`, `readHistory`):
+ * the kept ones still usable, extended with the events the transaction inserted (`inserted`, at ingest:
+ * raising each revision by one, to the revisions its insert returned). A customer at revision 1 after that
+ * insert never had an event before, so its history is its own events. When every customer's history is held
+ * at the revision the insert returned, or its own, the read can leave the history out.
+ */
+export function knownHistories(
+  cache: HistoryCache,
+  batch: { key: string; needs: readonly HistoryNeed[]; now: number },
+  ids: readonly string[],
+  inserted?: { revs: ReadonlyMap<string, number>; events: ReadonlyMap<string, readonly StoredEvent[]> },
+): { held: Map<string, HeldHistory>; own?: Map<string, readonly StoredEvent[]>; readHistory: boolean } {
+  const { key, now } = batch;
+  const needs = needsByType(batch.needs);
+  const held = new Map<string, HeldHistory>();
+  const own = inserted ? new Map<string, readonly StoredEvent[]>() : undefined;
+  for (const id of ids) {
+    let added: readonly StoredEvent[] = [];
+    if (inserted) {
+      // Copies without the offer's customerId, only of the needed types: these are what the cache keeps.
+      const mine: StoredEvent[] = [];
+      for (const e of inserted.events.get(id) ?? []) if (needs.has(e.type)) mine.push({ id: e.id, type: e.type, ts: e.ts, props: e.props });
+      added = extendHistory([], mine, needs, now);
+      own!.set(id, added);
+    }
+    const kept = cache.usable(id, key, now);
+    if (kept) held.set(id, { rev: kept.rev + (inserted ? 1 : 0), events: extendHistory(kept.events, added, needs, now) });
+  }
+  const readHistory = !inserted || ids.some((id) => inserted.revs.get(id) !== 1 && inserted.revs.get(id) !== held.get(id)?.rev);
+  return own ? { held, own, readHistory } : { held, readHistory };
+}
+
 /** One string per set of needs: entries kept for one set are never used for another. */
 export function needsKey(needs: readonly HistoryNeed[]): string {
   return needs.map((n) => `${n.type}\0${n.windowMs}\0${n.recent}`).join('\n');
@@ -91,38 +124,58 @@ export function byTime(a: StoredEvent, b: StoredEvent): number {
   return a.ts - b.ts || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
 
+/** The needs by event type, built once per batch for extendHistory. */
+export type NeedsByType = ReadonlyMap<string, HistoryNeed>;
+
+export function needsByType(needs: readonly HistoryNeed[]): NeedsByType {
+  return new Map(needs.map((n) => [n.type, n]));
+}
+
 /**
  * A kept history (complete at or after its instant) with `added` (events inserted since, of any type) as
  * complete at `at`: the added events of the needed types merged in, and the events no reader at `at` or later
  * needs dropped: per type, those before its window that are not among the newest `recent` (ties with the
- * last one kept, as the database read keeps them).
+ * last one kept, as the database read keeps them). `kept` itself when nothing changes: called for every
+ * customer of every batch, so it allocates only when it has to.
  */
-export function extendHistory(kept: readonly StoredEvent[], added: readonly StoredEvent[], needs: readonly HistoryNeed[], at: number): StoredEvent[] {
-  const byType = new Map<string, HistoryNeed>();
-  for (const n of needs) byType.set(n.type, n);
-  const merged = kept.slice();
+export function extendHistory(kept: readonly StoredEvent[], added: readonly StoredEvent[], needs: readonly HistoryNeed[] | NeedsByType, at: number): readonly StoredEvent[] {
+  const byType = needs instanceof Map ? (needs as NeedsByType) : needsByType(needs as readonly HistoryNeed[]);
+  let merged: StoredEvent[] | undefined;
   let sorted = true;
   for (const e of added) {
     if (!byType.has(e.type)) continue;
+    merged ??= kept.slice();
     if (sorted && merged.length && byTime(merged[merged.length - 1], e) > 0) sorted = false;
     merged.push(e);
   }
-  if (!sorted) merged.sort(byTime);
+  if (merged && !sorted) merged.sort(byTime);
+  const list: readonly StoredEvent[] = merged ?? kept;
+  // Only events before their type's window can go; in time order, the oldest come first.
+  let prunable = false;
+  for (const e of list) {
+    const need = byType.get(e.type);
+    if (!need || (need.windowMs !== Infinity && e.ts <= at - need.windowMs)) {
+      prunable = true;
+      break;
+    }
+  }
+  if (!prunable) return list;
   // Walking from the newest: per type, how many older-than-window events are kept so far and the last ts kept.
   const older = new Map<string, { n: number; ts: number }>();
-  const keep = new Array<boolean>(merged.length);
-  let dropped = 0;
-  for (let i = merged.length - 1; i >= 0; i--) {
-    const e = merged[i];
-    const need = byType.get(e.type)!;
+  const out: StoredEvent[] = [];
+  for (let i = list.length - 1; i >= 0; i--) {
+    const e = list[i];
+    const need = byType.get(e.type);
+    if (!need) continue;
     if (need.windowMs === Infinity || e.ts > at - need.windowMs) {
-      keep[i] = true;
+      out.push(e);
       continue;
     }
     const seen = older.get(e.type) ?? { n: 0, ts: NaN };
-    keep[i] = seen.n < need.recent || e.ts === seen.ts;
-    if (keep[i]) older.set(e.type, { n: seen.n + 1, ts: e.ts });
-    else dropped++;
+    if (seen.n < need.recent || e.ts === seen.ts) {
+      older.set(e.type, { n: seen.n + 1, ts: e.ts });
+      out.push(e);
+    }
   }
-  return dropped ? merged.filter((_, i) => keep[i]) : merged;
+  return out.reverse();
 }

@@ -15,8 +15,8 @@ import { listensForGoal } from '../../core/journey-step.js';
 import type { Clock } from '../clock.js';
 import type { Store } from '../store/open-store.js';
 import type { Knex } from 'knex';
-import { isMember, ledgerWindows, loadBatch, testExpr, type CustomerData, type HeldHistory, type OfferedEvent, type StoredEvent } from './customer-data.js';
-import { extendHistory, HistoryCache, needsKey, type HistoryUpdate } from './history-cache.js';
+import { isMember, ledgerWindows, loadBatch, testExpr, type CustomerData, type OfferedEvent } from './customer-data.js';
+import { HistoryCache, knownHistories, needsKey, type HistoryUpdate } from './history-cache.js';
 import { historyNeeds } from './history-needs.js';
 import type { ProjectLoader } from './projects.js';
 import { canEnter, customerLockKey, enterInBatch, RunWrites, stepInBatch, type StepBatch, type StoredRun } from './runs.js';
@@ -158,20 +158,8 @@ export async function offerBatch(
   const ids = [...byCustomer.keys()].sort();
   const needs = historyNeeds(loaded.values());
   const key = needsKey(needs);
-  const held = new Map<string, HeldHistory>();
-  // At ingest: each customer's events this transaction inserted (the needed types), which a brand-new
-  // customer's history consists of and a kept one is extended with.
-  const own = a.inserted ? new Map<string, StoredEvent[]>() : undefined;
-  for (const id of ids) {
-    const added = own ? extendHistory([], byCustomer.get(id)!.map((e) => ({ id: e.id, type: e.type, ts: e.ts, props: e.props })), needs, now) : [];
-    own?.set(id, added);
-    const kept = a.cache.usable(id, key, now);
-    if (kept) held.set(id, { rev: kept.rev + (own ? 1 : 0), events: extendHistory(kept.events, added, needs, now) });
-  }
-  // A revision of 1 after this transaction's insert: the customer had no event before.
-  const revs = a.inserted;
-  const readHistory = !revs || ids.some((id) => revs.get(id) !== 1 && revs.get(id) !== held.get(id)?.rev);
-  const read = await loadBatch(trx, ledgerWindows(loaded.values()), needs, ids, now, { claimQueued: true, held, own, readHistory });
+  const known = knownHistories(a.cache, { key, needs, now }, ids, a.inserted && { revs: a.inserted, events: byCustomer });
+  const read = await loadBatch(trx, ledgerWindows(loaded.values()), needs, ids, now, { claimQueued: true, ...known });
   for (const e of read.claimed) add(e);
   const missing = new Set<string>();
   for (const list of read.runs.values()) for (const run of list) if (!loaded.has(run.configVersion)) missing.add(run.configVersion);
