@@ -37,10 +37,11 @@ export async function insertEvents(db: Queryable, events: readonly ValidEvent[],
 /**
  * The CTE (`revised`) every statement that inserts events carries: the customers of the CTE `stored` (rows
  * with a customer_id) are created when new, and their history_rev goes up by one, in the statement that writes
- * the events, so revision and events commit together. It binds two placeholders: a new row's created_at and
- * updated_at, and returns each customer's new revision (id, history_rev). The customer's row stays locked until commit, which is what lets a batch that inserted events
- * trust the revision it reads back afterwards (worker/history-cache.ts). Rows are locked in id order, the
- * order upsertCustomers locks in too, so two statements that lock several customers never wait in a cycle.
+ * the events, so revision and events commit together. It binds two placeholders (a new row's created_at and
+ * updated_at) and returns each customer's new revision (id, history_rev). The customer's row stays locked
+ * until commit, which is what lets a batch that inserted events trust the revision it got back
+ * (worker/history-cache.ts). Rows are locked in id order, the order upsertCustomers locks in too, so two
+ * statements that lock several customers never wait in a cycle.
  */
 export function historyRevisions(stored: string): string {
   return `revised AS (

@@ -6,8 +6,10 @@
 // (customers.history_rev, migration 007): every statement that inserts events raises the revisions of their
 // customers in the same statement (ingest/write-ingest.ts: historyRevisions), on every replica, so a
 // revision the batch reads that equals the one kept proves nothing was inserted since. A batch that inserts
-// events itself reads the revision after its own raise, with the customer's row locked until commit, so it
-// expects the kept revision plus one. Anything else, or no entry, and the history is read as before.
+// events itself gets the revision after its own raise back from its insert, with the customer's row locked
+// until commit, so it expects the kept revision plus one; at 1, the customer never had an event before, and
+// its history is the batch's own events. Anything else, or no entry, and the history is read as before; when
+// nothing is, the read leaves the history part out (knownHistories).
 //
 // Entries are kept only after the transaction that read them commits, and are dropped for any other set of
 // needs (a version loaded or retired), for an instant earlier than the entry's, and when the process holds
@@ -15,7 +17,10 @@
 import type { HeldHistory, StoredEvent } from './customer-data.js';
 import type { HistoryNeed } from './history-needs.js';
 
-/** About 40 MB of parsed events with props like the sample's (measured). Past it, the least recently used customers go, to be read again when they come back. */
+/**
+ * About 40 MB of parsed events with props like the sample's (measured). Past it, the least recently used
+ * customers go, to be read again when they come back.
+ */
 export const MAX_EVENTS = 200_000;
 
 export interface KeptHistory {
