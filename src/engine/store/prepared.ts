@@ -29,11 +29,11 @@ const texts = new Map<string, { sql: string; native: string }>();
 /**
  * `sql` (with `?` placeholders) as the prepared statement `herald_<name>`, inside a transaction: straight to
  * the transaction's connection (node-pg, named; PGlite, over the wire protocol), past knex's per-query work,
- * which for these long texts and large bindings costs more than a round trip. Outside a transaction, or with
- * HERALD_PG_PREPARED=off, an unnamed query through knex.
+ * which for these long texts and large bindings costs more than a round trip. Without a name, outside a
+ * transaction, or with HERALD_PG_PREPARED=off, an unnamed query through knex.
  */
-export async function runPrepared<R>(db: Knex | Knex.Transaction, name: string, sql: string, bindings: readonly Knex.RawBinding[]): Promise<{ rows: R[] }> {
-  if (!db.isTransaction || !enabled()) return (await db.raw(sql, bindings as Knex.RawBinding[])) as { rows: R[] };
+export async function runPrepared<R>(db: Knex | Knex.Transaction, name: string | null, sql: string, bindings: readonly Knex.RawBinding[]): Promise<{ rows: R[] }> {
+  if (name === null || !db.isTransaction || !enabled()) return (await db.raw(sql, bindings as Knex.RawBinding[])) as { rows: R[] };
   const statement = `herald_${name}`;
   let known = texts.get(statement);
   if (!known) texts.set(statement, (known = { sql, native: db.raw(sql, bindings as Knex.RawBinding[]).toSQL().toNative().sql }));
