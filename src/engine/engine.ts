@@ -34,10 +34,10 @@ export interface EngineOptions {
   /**
    * With a worker: enter ingested events into journeys in the ingest transaction, instead of queueing them for
    * the worker. Either way the same code offers them (offerBatch). Default: on, on both backends. It measured
-   * faster on the bundled sample's stream (on PostgreSQL 1.6–1.8× the queue's throughput, with histories kept
-   * between batches; on PGlite the worker could only wait for ingest's single connection anyway) and within
-   * about 10% of the queue on the synthetic mixes the queue used to win. Off, acknowledgements are as fast as a
-   * plain INSERT and a worker enters what was queued. See the README's bench table.
+   * faster on the bundled sample's stream (on PostgreSQL 1.3× the queue's throughput, with histories kept
+   * between batches; on PGlite the worker could only wait for ingest's single connection anyway); the queue is
+   * faster when every batch brings hundreds of new customers (0.8–1.0× on the synthetic mixes). Off,
+   * acknowledgements are as fast as a plain INSERT and a worker enters what was queued. See the README.
    */
   entryAtIngest?: boolean;
   /** Per channel: the secret(s) providers sign receipts with (POST /v1/receipts/:channel). */
