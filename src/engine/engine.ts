@@ -36,7 +36,7 @@ export interface EngineOptions {
    * the worker. Either way the same code offers them (offerBatch). Default: on, on both backends. It measured
    * faster on the bundled sample's stream (on PostgreSQL 1.3× the queue's throughput, with histories kept
    * between batches; on PGlite the worker could only wait for ingest's single connection anyway); the queue is
-   * faster when every batch brings hundreds of new customers (0.8–1.0× on the synthetic mixes). Off,
+   * faster when every batch brings 500 different customers (0.8–1.0× on the synthetic mixes). Off,
    * acknowledgements are as fast as a plain INSERT and a worker enters what was queued. See the README.
    */
   entryAtIngest?: boolean;
