@@ -36,6 +36,7 @@ export const ENGINE_CODE = {
   missingToken: 'HER7301',
   internal: 'HER7302',
   cannotListen: 'HER7303',
+  badEnvironment: 'HER7304',
 } as const;
 
 export type EngineCode = (typeof ENGINE_CODE)[keyof typeof ENGINE_CODE];
@@ -71,4 +72,5 @@ export const ENGINE_CODES: readonly { code: EngineCode; title: string }[] = [
   { code: 'HER7301', title: 'HERALD_API_TOKEN is not set' },
   { code: 'HER7302', title: 'Internal engine error (500)' },
   { code: 'HER7303', title: 'Cannot listen on the address (port in use or not permitted)' },
+  { code: 'HER7304', title: 'An engine environment variable has a value it does not take' },
 ];

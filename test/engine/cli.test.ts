@@ -81,6 +81,15 @@ describe('herald CLI: database problems and the daemon', () => {
     expect(start.code).toBe(64);
     expect(start.stderr).toContain(`error[${ENGINE_CODE.missingToken}]`);
   });
+
+  it('exits 64 with a code for a HERALD_PG_PREPARED it does not take', async () => {
+    const dir = makeProject({});
+    const start = await herald(['engine', 'start', '--data-dir', path.join(dir, 'db')], { cwd: dir, env: { HERALD_API_TOKEN: 't', HERALD_PG_PREPARED: 'false' } });
+    expect(start.code).toBe(64);
+    expect(start.stderr).toContain(`error[${ENGINE_CODE.badEnvironment}]`);
+    expect(start.stderr).toContain(`HERALD_PG_PREPARED is 'false'; it takes on or off`);
+    expect(start.stderr).not.toMatch(/\n\s+at /);
+  });
 });
 
 describe.each(backendNames())('herald engine start on %s', (name) => {

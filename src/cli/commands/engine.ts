@@ -94,6 +94,10 @@ export async function runEngine(flags: EngineStartFlags, ctx: CommandContext, st
   if (!token) {
     throw new UserError(ENGINE_CODE.missingToken, 'HERALD_API_TOKEN is not set', ExitCode.usage, 'set it to the bearer token clients send to /v1/ (e.g. openssl rand -hex 32)');
   }
+  const prepared = ctx.io.env.HERALD_PG_PREPARED;
+  if (prepared !== undefined && prepared !== '' && prepared !== 'on' && prepared !== 'off') {
+    throw new UserError(ENGINE_CODE.badEnvironment, `HERALD_PG_PREPARED is '${prepared}'; it takes on or off`, ExitCode.usage, 'off sends the batch statements unnamed, for poolers that cannot keep prepared statements');
+  }
   const port = Number(flags.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UserError('HER7008', `--port ${flags.port} is not a TCP port`, ExitCode.usage);
   const tickMs = Number(flags.tick);
