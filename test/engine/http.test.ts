@@ -149,7 +149,14 @@ describe.each(backendNames())('HTTP ingest on %s', (name) => {
     clock.advance(1000);
     const batch = await post(app, '/v1/customers', { customers: [{ id: 'c1', attributes: { first_name: 'Anna' } }, { id: 'c2' }, { id: 'c2', attributes: { sms_opt_in: false } }] });
     expect(batch.json()).toEqual({ created: 1, updated: 1, results: [{ id: 'c1', status: 'updated' }, { id: 'c2', status: 'created' }] });
-    expect(await rows(store, `SELECT id, attributes, updated_at > created_at AS touched FROM customers ORDER BY id`)).toEqual([
+    // Rows are locked in id order (write-ingest.ts), results still come in the order of the request.
+    const unsorted = await post(app, '/v1/customers', { customers: [{ id: 'c9' }, { id: 'c1' }, { id: 'c3' }] });
+    expect(unsorted.json().results).toEqual([
+      { id: 'c9', status: 'created' },
+      { id: 'c1', status: 'updated' },
+      { id: 'c3', status: 'created' },
+    ]);
+    expect(await rows(store, `SELECT id, attributes, updated_at > created_at AS touched FROM customers WHERE id IN ('c1', 'c2') ORDER BY id`)).toEqual([
       { id: 'c1', attributes: { email: 'a@example.com', first_name: 'Anna' }, touched: true },
       { id: 'c2', attributes: { sms_opt_in: false }, touched: false },
     ]);
