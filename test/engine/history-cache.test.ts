@@ -18,7 +18,7 @@ import { insertEvents, upsertCustomers } from '../../src/engine/ingest/write-ing
 import type { ValidEvent } from '../../src/engine/ingest/validate-input.js';
 import { migrate, MIGRATIONS, type OpenedStore } from '../../src/engine/store/index.js';
 import type { StoredEvent } from '../../src/engine/worker/customer-data.js';
-import { byTime, extendHistory, HistoryCache, needsKey } from '../../src/engine/worker/history-cache.js';
+import { byTime, extendHistory, HistoryCache, needsByType, needsKey } from '../../src/engine/worker/history-cache.js';
 import { historyNeeds, type HistoryNeed } from '../../src/engine/worker/history-needs.js';
 import { ingestWithEntry } from '../../src/engine/worker/ingest-entry.js';
 import { historyCacheOf, processEvents, storeProjectLoader, type ProjectLoader } from '../../src/engine/worker/index.js';
@@ -63,7 +63,7 @@ describe('extendHistory', () => {
         const before = all.filter((e) => !e.props.later);
         const added = all.filter((e) => e.props.later);
         const t1 = t0 + step;
-        expect(extendHistory(partOf(before, needs, t0), added, needs, t1)).toEqual(partOf(all, needs, t1));
+        expect(extendHistory(partOf(before, needs, t0), added, needsByType(needs), t1)).toEqual(partOf(all, needs, t1));
       }),
       { numRuns: 500 },
     );
@@ -76,7 +76,7 @@ describe('extendHistory', () => {
       { id: 'v1', type: 'product_view', ts: 5, props: {} },
       { id: 'p0', type: 'purchase', ts: 0, props: {} },
     ];
-    expect(extendHistory(kept, added, needs, 1e12).map((e) => e.id)).toEqual(['p0', 'p1']);
+    expect(extendHistory(kept, added, needsByType(needs), 1e12).map((e) => e.id)).toEqual(['p0', 'p1']);
   });
 });
 

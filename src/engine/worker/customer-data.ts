@@ -433,17 +433,17 @@ export async function loadBatch(
 ): Promise<BatchData> {
   const ids = [...customerIds];
   const held = options.held;
-  const source = historySource(history, at);
   // false: the caller knows every customer's history is held or its own (the revisions its insert returned),
   // and the statement without the history part does less.
   const readHistory = options.readHistory !== false;
-  const historyColumn = readHistory
+  const source = readHistory ? historySource(history, at) : undefined;
+  const historyColumn = source
     ? `CASE WHEN c.history_rev IS DISTINCT FROM u.held AND c.history_rev > ? THEN coalesce(
                 (SELECT json_agg(json_build_array(e.id, e.type, trunc(extract(epoch FROM e.ts) * 1000)::float8, e.props) ORDER BY e.ts, e.id COLLATE "C") FROM ${source.sql}),
                 '[]') END AS events`
     : `NULL::json AS events`;
   // A revision no higher than this transaction's own inserts made it: no other event was ever inserted.
-  const historyBindings = readHistory ? [options.own ? 1 : 0, ...source.bindings] : [];
+  const historyBindings = source ? [options.own ? 1 : 0, ...source.bindings] : [];
   const rows = (
     await runPrepared(
       db,

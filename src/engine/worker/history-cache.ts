@@ -143,8 +143,7 @@ export function needsByType(needs: readonly HistoryNeed[]): NeedsByType {
  * last one kept, as the database read keeps them). `kept` itself when nothing changes: called for every
  * customer of every batch, so it allocates only when it has to.
  */
-export function extendHistory(kept: readonly StoredEvent[], added: readonly StoredEvent[], needs: readonly HistoryNeed[] | NeedsByType, at: number): readonly StoredEvent[] {
-  const byType = needs instanceof Map ? (needs as NeedsByType) : needsByType(needs as readonly HistoryNeed[]);
+export function extendHistory(kept: readonly StoredEvent[], added: readonly StoredEvent[], byType: NeedsByType, at: number): readonly StoredEvent[] {
   let merged: StoredEvent[] | undefined;
   let sorted = true;
   for (const e of added) {
