@@ -470,6 +470,18 @@ class Run {
   }
 }
 
+/**
+ * Whether an event of `type` at `at` can move the run: the journey's goal event while the run listens for its
+ * goal, or the event an active run waits for. Any other event leaves the run exactly as it was (onEvent
+ * changes nothing and emits nothing), so a host offers a run only these: the engine then neither copies nor
+ * rewrites the run of every customer a batch touches. The plan's replay makes the same test inline on
+ * interned event-type ids (simulate.ts), in its hot loop.
+ */
+export function eventReaches(state: RunState, journey: JourneyDef, type: string, at: number): boolean {
+  const waited = state.waiting?.kind === 'event' && state.waiting.event === type;
+  return (journey.goal?.event === type || waited) && listensForGoal(state, journey, at);
+}
+
 /** Whether a completed or active run still listens to events (goal window open). */
 export function listensForGoal(state: RunState, journey: JourneyDef, at: number): boolean {
   if (!journey.goal) return state.status === 'active';

@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadProject } from '../../src/config/build-project.js';
 import type { Project } from '../../src/config/model.js';
-import { isHeldOut } from '../../src/core/journey-step.js';
+import { eventReaches, isHeldOut } from '../../src/core/journey-step.js';
 import { DAY, HOUR, Scenario } from '../support/scenario.js';
 import { REPO_ROOT } from '../support/run-cli.js';
 
@@ -211,5 +211,55 @@ describe('push → email → SMS cascade (winback-offer)', () => {
       }),
       { numRuns: 300, seed: 42 },
     );
+  });
+});
+
+describe('which events reach a run (eventReaches)', () => {
+  // The engine offers a run only the events eventReaches lets through; every other event must leave the run
+  // exactly as it was, with nothing emitted, or the engine would miss a step the plan makes.
+  it('an event it turns away leaves every journey’s run unchanged, with no effects (property)', () => {
+    const types = [...project.model.events.keys()];
+    const journeys = [...project.journeys.keys()];
+    let reached = 0;
+    let turnedAway = 0;
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...journeys),
+        fc.array(fc.record({ offset: fc.integer({ min: 1, max: 20 * DAY }), type: fc.constantFrom(...types), amount: fc.integer({ min: 1, max: 500 }) }), { minLength: 1, maxLength: 12 }),
+        (name, events) => {
+          const journey = project.journeys.get(name)!;
+          const s = new Scenario(project, name, EVERYTHING, { customerId: customer(name) });
+          s.enter(T0, journey.entry.kind === 'event' ? { type: journey.entry.event, props: {} } : undefined);
+          for (const e of [...events].sort((a, b) => a.offset - b.offset)) {
+            const at = T0 + e.offset;
+            s.advanceTo(at);
+            const before = structuredClone(s.state);
+            const reaches = eventReaches(s.state, journey, e.type, at);
+            const effects = s.event(at, e.type, { amount: e.amount, order_id: 'o1', product_id: 'P0001', product_ids: ['P0001'], price: 5 });
+            if (reaches) reached++;
+            else {
+              turnedAway++;
+              expect(effects).toEqual([]);
+              expect(s.state).toEqual(before);
+            }
+          }
+        },
+      ),
+      { numRuns: 300, seed: 7 },
+    );
+    // Both sides were exercised: goals and waits reached, other events turned away.
+    expect(reached).toBeGreaterThan(50);
+    expect(turnedAway).toBeGreaterThan(50);
+  });
+
+  it('the goal event reaches an active run and a completed one inside the goal window, not after it', () => {
+    const welcome = project.journeys.get('welcome')!;
+    const s = new Scenario(project, 'welcome', EVERYTHING, { customerId: customer('welcome') });
+    s.enter(T0, { type: 'signup', props: {} });
+    expect(eventReaches(s.state, welcome, 'purchase', T0 + HOUR)).toBe(true);
+    expect(eventReaches(s.state, welcome, 'product_view', T0 + HOUR)).toBe(false);
+    s.advanceTo(T0 + 30 * DAY);
+    expect(s.state.status).not.toBe('active');
+    expect(eventReaches(s.state, welcome, 'purchase', T0 + 30 * DAY)).toBe(false);
   });
 });

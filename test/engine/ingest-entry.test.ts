@@ -93,6 +93,28 @@ for (const name of backendNames()) {
       expect(await rows(store, `SELECT count(*)::int AS n FROM runs`)).toEqual([{ n: 2 }]);
     });
 
+    it('leaves a run an event cannot move unwritten: a view keeps the welcome run as it was, a purchase (its goal) converts it', async () => {
+      const store = await backend.clean();
+      const clock = manualClock('2024-03-04T10:00:00Z');
+      await applyConfig(store, collectConfigFiles(project), { who: 'test', project, clock });
+      const e = await engine(store, clock);
+      const [a] = treated;
+      await post(e, '/v1/customers', { customers: [customer(a)] });
+      await post(e, '/v1/events', { events: [signup(a, clock.now())] });
+      const run = `SELECT status, state, updated_at FROM runs WHERE customer_id = ? AND journey = 'welcome'`;
+      const [entered] = await rows(store, run, [a]);
+      clock.advance(60_000);
+      const view = { id: 'v1', customer_id: a, type: 'product_view', ts: new Date(clock.now()).toISOString(), props: { product_id: 'P0001', price: 5 } };
+      expect(await post(e, '/v1/events', { events: [view] })).toMatchObject({ status: 200, body: { inserted: 1 } });
+      expect(await rows(store, run, [a])).toEqual([entered]);
+      clock.advance(60_000);
+      const purchase = { id: 'p1', customer_id: a, type: 'purchase', ts: new Date(clock.now()).toISOString(), props: { order_id: 'o1', amount: 20, product_ids: ['P0001'] } };
+      expect((await post(e, '/v1/events', { events: [purchase] })).status).toBe(200);
+      const [converted] = await rows<{ status: string; updated_at: Date }>(store, run, [a]);
+      expect(converted.status).toBe('converted');
+      expect(new Date(converted.updated_at).getTime()).toBe(clock.now());
+    });
+
     it("claims the customer's events still queued and offers them first, in time order", async () => {
       const store = await backend.clean();
       const clock = manualClock('2024-03-04T10:00:00Z');

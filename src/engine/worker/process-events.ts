@@ -11,7 +11,7 @@
 // Steps happen at the worker's clock (`now`), not at the event's ts: the engine acts when it learns of an
 // event. Refresh-tick and cron entry are sweeps (entry-sweeps.ts).
 import type { JourneyDef, Project } from '../../config/model.js';
-import { listensForGoal } from '../../core/journey-step.js';
+import { eventReaches } from '../../core/journey-step.js';
 import type { Clock } from '../clock.js';
 import type { Store } from '../store/open-store.js';
 import type { Knex } from 'knex';
@@ -208,11 +208,12 @@ function offerEvent(a: CustomerOffers, type: string, props: Record<string, unkno
   const { customer, runs, now } = a;
   let entered = 0;
   let sends = 0;
-  // 1. Runs in flight (each on its own version): goals and wait-for-event.
+  // 1. Runs in flight (each on its own version): goals and wait-for-event, offered only the events that can
+  // move them, so a view does not rewrite every open run of the customer.
   for (const run of runs) {
     const project = a.projects.get(run.configVersion)!;
     const journey = project.journeys.get(run.journey);
-    if (run.ended || !journey || !listensForGoal(run.state, journey, now)) continue;
+    if (run.ended || !journey || !eventReaches(run.state, journey, type, now)) continue;
     const out = stepInBatch(a.batch, { project, version: run.configVersion, journey, customer, previous: run.state, input: { kind: 'event', at: now, type, props }, now, isNew: false });
     run.state = out.state;
     sends += out.sends;
