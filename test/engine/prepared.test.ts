@@ -1,6 +1,7 @@
 // The batch statements prepared by name (store/prepared.ts): entry at ingest gives the same rows whether they
 // are prepared or sent unnamed (HERALD_PG_PREPARED=off, for poolers that cannot keep prepared statements), and
-// on PGlite, where the statements go over the wire protocol, the session holds them only when prepared.
+// on PGlite, where the statements go over the wire protocol, the session holds them only when prepared. The
+// batch read goes unnamed straight to the transaction's connection (runUnnamed) and leaves nothing named.
 // (On PostgreSQL the pool hands statements to several connections, so the session check is PGlite's.)
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -10,6 +11,7 @@ import { manualClock } from '../../src/engine/clock.js';
 import { collectConfigFiles } from '../../src/engine/config-files.js';
 import { applyConfig } from '../../src/engine/config-versions.js';
 import { upsertCustomers } from '../../src/engine/ingest/write-ingest.js';
+import { runUnnamed } from '../../src/engine/store/prepared.js';
 import type { OpenedStore } from '../../src/engine/store/index.js';
 import { ingestWithEntry, storeProjectLoader } from '../../src/engine/worker/index.js';
 import { backendNames, rows, useBackend } from './support/backends.js';
@@ -45,6 +47,25 @@ describe.each(backendNames())('prepared batch statements, on %s', (name) => {
     };
   }
 
+  it('runs a statement unnamed in a transaction and outside one, with the same rows, leaving nothing prepared', async () => {
+    const store = await backend.fresh();
+    const sql = `SELECT x, ?::text AS tag FROM unnest(?::int[]) AS x WHERE x > ? ORDER BY x`;
+    const inside = await store.db.transaction((trx) => runUnnamed<{ x: number; tag: string }>(trx, 'test_unnamed', sql, ['t', [3, 1, 2], 1]));
+    expect(inside.rows).toEqual([
+      { x: 2, tag: 't' },
+      { x: 3, tag: 't' },
+    ]);
+    const again = await store.db.transaction((trx) => runUnnamed<{ x: number }>(trx, 'test_unnamed', sql, ['u', [5], 0]));
+    expect(again.rows).toEqual([{ x: 5, tag: 'u' }]);
+    const outside = await runUnnamed(store.db, 'test_unnamed', sql, ['t', [3, 1, 2], 1]);
+    expect(outside.rows).toEqual(inside.rows);
+    // A key names one text: another text under it is a programming error, refused before it reaches the database.
+    await expect(store.db.transaction((trx) => runUnnamed(trx, 'test_unnamed', `SELECT ?::int AS y`, [1]))).rejects.toThrow(/text changed/);
+    // Without a key the text may vary.
+    expect((await store.db.transaction((trx) => runUnnamed(trx, null, `SELECT ?::int AS y`, [1]))).rows).toEqual([{ y: 1 }]);
+    if (name === 'pglite') expect(await rows(store, `SELECT name FROM pg_prepared_statements`)).toEqual([]);
+  });
+
   it('enters the same with statements prepared and unnamed', async () => {
     const on = await enter(await backend.fresh());
     process.env.HERALD_PG_PREPARED = 'off';
@@ -53,7 +74,8 @@ describe.each(backendNames())('prepared batch statements, on %s', (name) => {
     expect(off.runs).toEqual(on.runs);
     expect(off.outbox).toEqual(on.outbox);
     if (name === 'pglite') {
-      expect(on.statements.map((s) => s.name)).toEqual(['herald_insert_locked', 'herald_load_batch_held', 'herald_run_writes']);
+      // The batch read is never named (runUnnamed): it is planned for its arrays each time.
+      expect(on.statements.map((s) => s.name)).toEqual(['herald_insert_locked', 'herald_run_writes']);
       expect(off.statements).toEqual([]);
     }
   });

@@ -1,10 +1,10 @@
-// The statements every batch runs inside its transaction (insert, read, run writes), prepared by name once
-// per connection and then only bound and executed: after five executions PostgreSQL keeps a generic plan when
-// it costs no more than the custom ones, so parsing and planning leave the batch. They go straight to the
-// transaction's connection: node-pg with a named query on PostgreSQL; on PGlite, whose query() always uses the
-// unnamed statement, over its wire-protocol interface (the batch read there: 6.6 ms unnamed, 2.6 ms prepared,
-// on the sample stream). Going past knex also skips its per-query work (placeholder rewriting of a 3 kB text,
-// checks over every binding). The texts are constant; only the bindings vary.
+// The statements every batch runs inside its transaction, straight to the transaction's connection, past
+// knex's per-query work (placeholder rewriting of a 3 kB text, checks over every binding). The insert and the
+// run writes are prepared by name once per connection and then only bound and executed: after five executions
+// PostgreSQL keeps a generic plan when it costs no more than the custom ones, so parsing and planning leave the
+// batch. Named: node-pg's named queries on PostgreSQL; on PGlite, whose query() always uses the unnamed
+// statement, its wire-protocol interface. The batch read is sent unnamed (runUnnamed): its best plan depends
+// on the arrays it is given.
 //
 // A connection pooler that cannot keep prepared statements across transactions (PgBouncer in transaction mode
 // before 1.21) needs HERALD_PG_PREPARED=off: every statement then goes through knex unnamed (PGlite included).
@@ -23,7 +23,7 @@ function enabled(): boolean {
 /** Per PGlite instance, the statements parsed so far: name → text and parameter types. */
 const parsed = new WeakMap<PGlite, Map<string, { text: string; types: number[] }>>();
 
-/** Per statement name, its text and the text with `$n` placeholders (knex's conversion, done once). */
+/** Per statement key, its text and the text with `$n` placeholders (knex's conversion, done once). */
 const texts = new Map<string, { sql: string; native: string }>();
 
 /**
@@ -35,18 +35,40 @@ const texts = new Map<string, { sql: string; native: string }>();
 export async function runPrepared<R>(db: Knex | Knex.Transaction, name: string | null, sql: string, bindings: readonly Knex.RawBinding[]): Promise<{ rows: R[] }> {
   if (name === null || !db.isTransaction || !enabled()) return (await db.raw(sql, bindings as Knex.RawBinding[])) as { rows: R[] };
   const statement = `herald_${name}`;
-  let known = texts.get(statement);
-  if (!known) texts.set(statement, (known = { sql, native: db.raw(sql, bindings as Knex.RawBinding[]).toSQL().toNative().sql }));
-  else if (known.sql !== sql) throw new Error(`prepared statement ${statement}: the text changed`);
-  const text = known.native;
+  const text = nativeText(db, statement, sql, bindings);
   // The transaction's own connection: knex hands it out without a pool round (makeTxClient).
   const connection = (await (db.client as { acquireConnection(): Promise<unknown> }).acquireConnection()) as PgConnection | PGlite;
   if (isPglite(connection)) return pgliteQuery<R>(connection, statement, text, bindings);
   return (await connection.query({ name: statement, text, values: bindings as unknown[] })) as { rows: R[] };
 }
 
+/**
+ * `sql` as an unnamed statement, planned for its bindings every time, straight to the transaction's connection
+ * (outside one, through knex). For a statement whose best plan depends on the bindings: PostgreSQL's generic plan
+ * for `col = ANY($n)` cannot hash the array, so each row is compared with every element, and it is kept however
+ * the tables grow after it was made (the batch read without histories took 17–20 ms a batch with it on a
+ * synthetic stream, 9–12 ms planned each time; the same on the bundled sample). Not affected by
+ * HERALD_PG_PREPARED: nothing named is left on the connection.
+ */
+export async function runUnnamed<R>(db: Knex | Knex.Transaction, key: string | null, sql: string, bindings: readonly Knex.RawBinding[]): Promise<{ rows: R[] }> {
+  if (!db.isTransaction) return (await db.raw(sql, bindings as Knex.RawBinding[])) as { rows: R[] };
+  // `key`: the text is constant and its conversion kept; null: a text that varies, converted each time.
+  const text = key === null ? db.raw(sql, bindings as Knex.RawBinding[]).toSQL().toNative().sql : nativeText(db, `unnamed:${key}`, sql, bindings);
+  const connection = (await (db.client as { acquireConnection(): Promise<unknown> }).acquireConnection()) as PgConnection | PGlite;
+  if (isPglite(connection)) return (await connection.query(text, bindings as unknown[])) as { rows: R[] };
+  return (await connection.query({ text, values: bindings as unknown[] })) as { rows: R[] };
+}
+
+/** `sql` with knex's `?` placeholders as `$n`, converted once per key; the text of a key never changes. */
+function nativeText(db: Knex | Knex.Transaction, key: string, sql: string, bindings: readonly Knex.RawBinding[]): string {
+  let known = texts.get(key);
+  if (!known) texts.set(key, (known = { sql, native: db.raw(sql, bindings as Knex.RawBinding[]).toSQL().toNative().sql }));
+  else if (known.sql !== sql) throw new Error(`statement ${key}: the text changed`);
+  return known.native;
+}
+
 interface PgConnection {
-  query(config: { name: string; text: string; values: unknown[] }): Promise<unknown>;
+  query(config: { name?: string; text: string; values: unknown[] }): Promise<unknown>;
 }
 
 function isPglite(connection: PgConnection | PGlite): connection is PGlite {
