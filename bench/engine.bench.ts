@@ -3,7 +3,7 @@
 //     model, real HTTP on 127.0.0.1) against a plain batched INSERT of the same rows in the same run.
 //  2. Ingest with journey entry (demo campaigns): the same, entered in the ingest transaction or by the worker
 //     draining the queue, over the bundled sample's events in time order and two synthetic mixes; the time
-//     covers ingest and the drain. Goal: within 3× of the plain INSERT.
+//     covers ingest and the drain. Goal: within 3× of the plain INSERT, in the median of three passes.
 //  3. Sends per second to a local SMTP sink through the engine's send path (engine-work.ts).
 //  4. Timer lateness p50/p99 under steady load on the real clock. Goal: p99 ≤ 2 s.
 // The engine is measured as `herald engine` runs it: the compiled dist/ (`npm run bench` builds it first), not
@@ -24,6 +24,8 @@ import { sampleWorkload } from './sample-stream.js';
 const BATCH = 500;
 const BATCHES = Number(process.env.HERALD_BENCH_BATCHES ?? 40);
 const ENTRY_EVENTS = Number(process.env.HERALD_BENCH_ENTRY_EVENTS ?? 10000);
+/** Passes of each ingest-with-entry measurement; the median is reported. */
+const ENTRY_PASSES = Number(process.env.HERALD_BENCH_ENTRY_PASSES ?? 3);
 const SENDS = Number(process.env.HERALD_BENCH_SENDS ?? 1000);
 const TIMER_SECONDS = Number(process.env.HERALD_BENCH_TIMER_SECONDS ?? 15);
 const TIMER_RATE = Number(process.env.HERALD_BENCH_TIMER_RATE ?? 50);
@@ -179,16 +181,27 @@ async function benchWorker(store: OpenedStore): Promise<void> {
     const modes: { atIngest: boolean; drainers: number }[] = [{ atIngest: true, drainers: 1 }, { atIngest: false, drainers: 1 }];
     if (moreDrainers && store.backend === 'postgres') modes.push({ atIngest: false, drainers: 4 });
     for (const { atIngest, drainers } of modes) {
-      const entry = await benchIngestWithEntry(store, demo, workload, BATCH, drainers, atIngest);
+      // Several passes, each with its own baseline measured just before it: on a shared machine one pass can
+      // be a third slower or faster than the next, the baseline as much as the entry path, so the figure is
+      // the median pass (by ratio) and the range shows the spread.
       const n = workload.events.length;
-      const plainRate = n / entry.plainSec;
-      const entryRate = n / entry.entrySec;
-      const ratio = plainRate / entryRate;
+      const passes: { plainRate: number; entryRate: number; ratio: number; runs: number; outbox: number }[] = [];
+      for (let p = 0; p < ENTRY_PASSES; p++) {
+        const entry = await benchIngestWithEntry(store, demo, workload, BATCH, drainers, atIngest);
+        const plainRate = n / entry.plainSec;
+        const entryRate = n / entry.entrySec;
+        passes.push({ plainRate, entryRate, ratio: plainRate / entryRate, runs: entry.runs, outbox: entry.outbox });
+      }
+      const byRatio = [...passes].sort((a, b) => a.ratio - b.ratio);
+      const median = byRatio[(byRatio.length - 1) >> 1];
+      const range = byRatio.length > 1 ? ` (passes ${byRatio.map((x) => x.ratio.toFixed(1)).join(', ')}×)` : '';
       // The engine's default: entry at ingest (engine.ts).
       const isDefault = atIngest;
       const label = (atIngest ? 'POST, entry at ingest' : `POST, queued; ${drainers} worker${drainers > 1 ? 's' : ''} drain`) + (isDefault ? ' (default)' : '');
-      console.log(`    plain INSERT … VALUES (knex)              ${fmt(plainRate)}/s  (baseline)`);
-      console.log(`    ${label.padEnd(41)} ${fmt(entryRate)}/s  ratio ${ratio.toFixed(1)}× (goal ≤ 3×: ${met(ratio <= 3)}); ${entry.runs.toLocaleString('en-US')} runs, ${entry.outbox.toLocaleString('en-US')} messages queued`);
+      console.log(`    plain INSERT … VALUES (knex)              ${fmt(median.plainRate)}/s  (baseline)`);
+      console.log(
+        `    ${label.padEnd(41)} ${fmt(median.entryRate)}/s  ratio ${median.ratio.toFixed(1)}×${range} (goal ≤ 3×: ${met(median.ratio <= 3)}); ${median.runs.toLocaleString('en-US')} runs, ${median.outbox.toLocaleString('en-US')} messages queued`,
+      );
     }
   }
 
