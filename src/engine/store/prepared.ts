@@ -7,7 +7,7 @@
 // on the arrays it is given.
 //
 // A connection pooler that cannot keep prepared statements across transactions (PgBouncer in transaction mode
-// before 1.21) needs HERALD_PG_PREPARED=off: every statement then goes through knex unnamed (PGlite included).
+// before 1.21) needs HERALD_PG_PREPARED=off: the named ones then go through knex unnamed (PGlite included).
 import { parse as pgliteResults, protocol, type PGlite } from '@electric-sql/pglite';
 import type { Knex } from 'knex';
 
@@ -29,15 +29,14 @@ const texts = new Map<string, { sql: string; native: string }>();
 /**
  * `sql` (with `?` placeholders) as the prepared statement `herald_<name>`, inside a transaction: straight to
  * the transaction's connection (node-pg, named; PGlite, over the wire protocol), past knex's per-query work,
- * which for these long texts and large bindings costs more than a round trip. Without a name, outside a
- * transaction, or with HERALD_PG_PREPARED=off, an unnamed query through knex.
+ * which for these long texts and large bindings costs more than a round trip. Outside a transaction, or with
+ * HERALD_PG_PREPARED=off, an unnamed query through knex.
  */
-export async function runPrepared<R>(db: Knex | Knex.Transaction, name: string | null, sql: string, bindings: readonly Knex.RawBinding[]): Promise<{ rows: R[] }> {
-  if (name === null || !db.isTransaction || !enabled()) return (await db.raw(sql, bindings as Knex.RawBinding[])) as { rows: R[] };
+export async function runPrepared<R>(db: Knex | Knex.Transaction, name: string, sql: string, bindings: readonly Knex.RawBinding[]): Promise<{ rows: R[] }> {
+  if (!db.isTransaction || !enabled()) return (await db.raw(sql, bindings as Knex.RawBinding[])) as { rows: R[] };
   const statement = `herald_${name}`;
   const text = nativeText(db, statement, sql, bindings);
-  // The transaction's own connection: knex hands it out without a pool round (makeTxClient).
-  const connection = (await (db.client as { acquireConnection(): Promise<unknown> }).acquireConnection()) as PgConnection | PGlite;
+  const connection = await transactionConnection(db);
   if (isPglite(connection)) return pgliteQuery<R>(connection, statement, text, bindings);
   return (await connection.query({ name: statement, text, values: bindings as unknown[] })) as { rows: R[] };
 }
@@ -47,14 +46,14 @@ export async function runPrepared<R>(db: Knex | Knex.Transaction, name: string |
  * (outside one, through knex). For a statement whose best plan depends on the bindings: PostgreSQL's generic plan
  * for `col = ANY($n)` cannot hash the array, so each row is compared with every element, and it is kept however
  * the tables grow after it was made (the batch read without histories took 17–20 ms a batch with it on a
- * synthetic stream, 9–12 ms planned each time; the same on the bundled sample). Not affected by
+ * synthetic stream, 9–12 ms planned each time; on the bundled sample, the same either way). Not affected by
  * HERALD_PG_PREPARED: nothing named is left on the connection.
  */
 export async function runUnnamed<R>(db: Knex | Knex.Transaction, key: string | null, sql: string, bindings: readonly Knex.RawBinding[]): Promise<{ rows: R[] }> {
   if (!db.isTransaction) return (await db.raw(sql, bindings as Knex.RawBinding[])) as { rows: R[] };
   // `key`: the text is constant and its conversion kept; null: a text that varies, converted each time.
   const text = key === null ? db.raw(sql, bindings as Knex.RawBinding[]).toSQL().toNative().sql : nativeText(db, `unnamed:${key}`, sql, bindings);
-  const connection = (await (db.client as { acquireConnection(): Promise<unknown> }).acquireConnection()) as PgConnection | PGlite;
+  const connection = await transactionConnection(db);
   if (isPglite(connection)) return (await connection.query(text, bindings as unknown[])) as { rows: R[] };
   return (await connection.query({ text, values: bindings as unknown[] })) as { rows: R[] };
 }
@@ -65,6 +64,11 @@ function nativeText(db: Knex | Knex.Transaction, key: string, sql: string, bindi
   if (!known) texts.set(key, (known = { sql, native: db.raw(sql, bindings as Knex.RawBinding[]).toSQL().toNative().sql }));
   else if (known.sql !== sql) throw new Error(`statement ${key}: the text changed`);
   return known.native;
+}
+
+/** The transaction's own connection: knex hands it out without a pool round (makeTxClient). */
+async function transactionConnection(trx: Knex | Knex.Transaction): Promise<PgConnection | PGlite> {
+  return (await (trx.client as { acquireConnection(): Promise<unknown> }).acquireConnection()) as PgConnection | PGlite;
 }
 
 interface PgConnection {
