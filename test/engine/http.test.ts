@@ -100,6 +100,9 @@ describe.each(backendNames())('HTTP ingest on %s', (name) => {
     ['id of the wrong type', { events: [event('a', { id: 42 })] }, 400, ENGINE_CODE.wrongType, 'events[0].id'],
     ['empty customer id', { events: [event('a', { customer_id: '' })] }, 400, ENGINE_CODE.invalidValue, 'events[0].customer_id'],
     ['NUL inside a prop', event('a', { props: { order_id: 'x\u0000y' } }), 400, ENGINE_CODE.invalidValue, 'props.order_id'],
+    // JSON can carry half a surrogate pair ("\ud800"); PostgreSQL's text and jsonb cannot.
+    ['half a surrogate pair in a prop', event('a', { props: { order_id: 'x\ud800y' } }), 400, ENGINE_CODE.invalidValue, 'props.order_id'],
+    ['half a surrogate pair in an id', { events: [event('a'), event('b', { id: 'b\udc00' })] }, 400, ENGINE_CODE.invalidValue, 'events[1].id'],
     ['events not an array', { events: { id: 'a' } }, 400, ENGINE_CODE.wrongType, 'events'],
     ['unknown event type', { events: [event('a'), event('b'), event('c', { type: 'purchse' })] }, 422, ENGINE_CODE.unknownEventType, 'events[2].type'],
     ['wrong prop type', { events: [event('a', { props: { amount: '10' } })] }, 422, ENGINE_CODE.propType, 'events[0].props.amount'],

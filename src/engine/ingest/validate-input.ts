@@ -238,8 +238,8 @@ function requireString(item: Record<string, unknown>, key: string, max: number, 
     errors.push(problem(ENGINE_CODE.wrongType, `${key} must be a string, got ${jsonType(value)}`, at(key), 400));
     return undefined;
   }
-  if (value.length === 0 || value.length > max || value.includes('\u0000')) {
-    errors.push(problem(ENGINE_CODE.invalidValue, `${key} must be 1 to ${max} characters long, without NUL`, at(key), 400));
+  if (value.length === 0 || value.length > max || !storable(value)) {
+    errors.push(problem(ENGINE_CODE.invalidValue, `${key} must be 1 to ${max} characters long, without NUL or half a surrogate pair`, at(key), 400));
     return undefined;
   }
   return value;
@@ -258,16 +258,26 @@ function requireTimestamp(item: Record<string, unknown>, key: string, at: (f: st
   return ms;
 }
 
-/** PostgreSQL text and jsonb cannot hold U+0000; refuse it here as a 400 rather than fail the INSERT. */
+/**
+ * PostgreSQL text and jsonb cannot hold U+0000 nor half a surrogate pair (which JSON can carry as "\\ud800");
+ * refuse them here as a 400 rather than fail the INSERT.
+ */
 function checkNul(value: Record<string, unknown>, field: string, errors: IngestProblem[]): boolean {
   const found = findNul(value, field);
   if (found === undefined) return true;
-  errors.push(problem(ENGINE_CODE.invalidValue, 'text must not contain the NUL character (\\u0000)', found, 400));
+  errors.push(problem(ENGINE_CODE.invalidValue, 'text must not contain the NUL character (\\u0000) or half a surrogate pair', found, 400));
   return false;
 }
 
+/** In a u-mode class, a surrogate matches only when it is not half of a pair. */
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+
+function storable(text: string): boolean {
+  return !text.includes('\u0000') && !LONE_SURROGATE.test(text);
+}
+
 function findNul(value: unknown, field: string): string | undefined {
-  if (typeof value === 'string') return value.includes('\u0000') ? field : undefined;
+  if (typeof value === 'string') return storable(value) ? undefined : field;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
       const f = findNul(value[i], `${field}[${i}]`);
@@ -277,7 +287,7 @@ function findNul(value: unknown, field: string): string | undefined {
   }
   if (typeof value === 'object' && value !== null) {
     for (const [k, v] of Object.entries(value)) {
-      if (k.includes('\u0000')) return `${field}.${k}`;
+      if (!storable(k)) return `${field}.${k}`;
       const f = findNul(v, `${field}.${k}`);
       if (f !== undefined) return f;
     }
