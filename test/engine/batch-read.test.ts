@@ -16,7 +16,7 @@ import { applyConfig } from '../../src/engine/config-versions.js';
 import { insertEvents, upsertCustomers } from '../../src/engine/ingest/write-ingest.js';
 import { isHeldOut } from '../../src/core/journey-step.js';
 import { ingestWithEntry } from '../../src/engine/worker/ingest-entry.js';
-import { inputValue, ledgerWindows, loadBatch, loadCustomers, renderContext } from '../../src/engine/worker/customer-data.js';
+import { goalJourneys, inputValue, ledgerWindows, loadBatch, loadCustomers, renderContext } from '../../src/engine/worker/customer-data.js';
 import { refitModels } from '../../src/engine/worker/customer-models.js';
 import { historyNeeds } from '../../src/engine/worker/history-needs.js';
 import { storeProjectLoader } from '../../src/engine/worker/index.js';
@@ -124,5 +124,40 @@ describe.each(backendNames())('a batch read of part of the history, on %s', (nam
     clock.advance(3_600_000);
     expect((await ingest('signup-2', 'signup')).entry).toMatchObject({ events: 1, entered: 0 });
     expect(await rows(store, `SELECT run_id, status, state::text AS state FROM runs WHERE journey = 'welcome'`)).toEqual(stored);
+  });
+
+  it('reads a completed run with its state only while it can still hear its goal', async () => {
+    const store = await backend.clean();
+    const clock = manualClock(NOW);
+    await applyConfig(store, collectConfigFiles(project), { who: 'test', project, clock });
+    const [{ version }] = await rows<{ version: string }>(store, `SELECT version FROM activations WHERE active`);
+    const id = 'done-1';
+    await upsertCustomers(store.db, [{ id, attributes: { email: `${id}@example.com`, email_opt_in: true } }], NOW);
+    const completed = (runId: string, journey: string, enteredAt: number, goalDeadline?: number) => ({
+      customer_id: id,
+      run_id: runId,
+      journey,
+      config_version: version,
+      state: JSON.stringify({ runId, journey, customerId: id, status: 'completed', enteredAt, visits: {}, messages: {}, messageByStep: {}, ...(goalDeadline === undefined ? {} : { goalDeadline }) }),
+      status: 'completed',
+      entered_at: new Date(enteredAt),
+      updated_at: new Date(enteredAt),
+    });
+    await store.db('runs').insert([
+      // No goal: nothing can ever move it again.
+      completed('thanks', 'frequent-buyer-thanks', NOW - 3 * DAY),
+      // welcome's goal: 14 days from entry, one still open and one past.
+      completed('open', 'welcome', NOW - 10 * DAY, NOW + 4 * DAY),
+      completed('past', 'welcome', NOW - 20 * DAY, NOW - 6 * DAY),
+    ]);
+    const read = (goals?: readonly string[]) =>
+      store.db.transaction((trx) => loadBatch(trx, ledgerWindows([project]), historyNeeds([project]), [id], clock.now(), goals ? { goalJourneys: goals } : {}));
+    const byId = (runs: Awaited<ReturnType<typeof read>>['runs']) => Object.fromEntries(runs.get(id)!.map((r) => [r.runId, r.ended === true]));
+    expect(goalJourneys([project])).toEqual(['browse-abandonment', 'lapsed-loyal-winback', 'rfm-winback', 'welcome']);
+    // ended === true: the stub, without the state.
+    expect(byId((await read(goalJourneys([project]))).runs)).toEqual({ thanks: true, open: false, past: true });
+    expect((await read(goalJourneys([project]))).runs.get(id)!.find((r) => r.runId === 'open')!.state).toMatchObject({ goalDeadline: NOW + 4 * DAY, status: 'completed' });
+    // Without the list, every completed run comes with its state (the deadline still decides).
+    expect(byId((await read()).runs)).toEqual({ thanks: false, open: false, past: true });
   });
 });

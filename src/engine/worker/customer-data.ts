@@ -204,6 +204,16 @@ export function costOf(project: Project, customer: CustomerData, channel: Channe
   return Math.max(1, countSmsSegments(text).segments) * channel.cost.amount;
 }
 
+/**
+ * The journeys with a goal in any of `projects`: a completed run of another journey never hears an event
+ * again (listensForGoal), so the batch read leaves its state in the database (loadBatch).
+ */
+export function goalJourneys(projects: Iterable<Project>): string[] {
+  const out = new Set<string>();
+  for (const project of projects) for (const j of project.journeys.values()) if (j.goal) out.add(j.meta.name);
+  return [...out].sort();
+}
+
 /** The windows a project's caps and budgets look back over: the longest cap, and each budget's (channel, window). */
 export function ledgerWindows(projects: Iterable<Project>): { capMs: number; budgets: { channel: string; perMs: number }[] } {
   let capMs = 0;
@@ -395,7 +405,8 @@ export interface BatchData {
   data: StepData;
   /**
    * Every run of each customer (all ids asked for are keys), ordered by entry. Active runs are locked FOR
-   * UPDATE; runs that ended and can never step again come without their state (StoredRun.ended).
+   * UPDATE; runs that ended and can never step again come without their state (StoredRun.ended): every ended
+   * one but a completed run of a journey in `goalJourneys` whose goal deadline has not passed.
    */
   runs: Map<string, StoredRun[]>;
   /** The customers' queued events claimed by this read (marked processed), when `claimQueued` was asked for. */
@@ -413,7 +424,8 @@ export interface HeldHistory {
 /**
  * A batch's customers, runs and step data in one statement (one round trip instead of seven): profile,
  * events (ascending by ts, id; only the part `history` names), runs (the active ones locked, so a timer claim
- * skips them until commit; an ended run without its state, which only re-entry reads), latest consents and
+ * skips them until commit; an ended run without its state, which only re-entry reads, unless it is a completed
+ * run that may still hear its goal: of a journey in `goalJourneys`, all when not given), latest consents and
  * capped sends as JSON per customer, the budgets' spend once. With `claimQueued`, the customers' events still
  * in the queue are claimed and marked processed in the same statement (SKIP LOCKED: those a queue claim holds
  * are that claim's), so a customer's older queued events are offered with the newer ones, in time order.
@@ -429,7 +441,7 @@ export async function loadBatch(
   history: readonly HistoryNeed[],
   customerIds: readonly string[],
   at: number,
-  options: { claimQueued?: boolean; held?: ReadonlyMap<string, HeldHistory>; own?: ReadonlyMap<string, readonly StoredEvent[]>; readHistory?: boolean } = {},
+  options: { claimQueued?: boolean; held?: ReadonlyMap<string, HeldHistory>; own?: ReadonlyMap<string, readonly StoredEvent[]>; readHistory?: boolean; goalJourneys?: readonly string[] } = {},
 ): Promise<BatchData> {
   const ids = [...customerIds];
   const held = options.held;
@@ -463,7 +475,8 @@ export async function loadBatch(
        active_runs AS (
          SELECT customer_id, run_id, journey, config_version, status, state, entered_at FROM runs WHERE customer_id = ANY(?::text[]) AND status = 'active' FOR UPDATE),
        ended_runs AS (
-         SELECT customer_id, run_id, journey, config_version, status, CASE WHEN status = 'completed' THEN state END AS state, entered_at
+         SELECT customer_id, run_id, journey, config_version, status,
+                CASE WHEN status = 'completed' AND (?::boolean OR journey = ANY(?::text[])) AND coalesce((state->>'goalDeadline')::float8 >= ?::float8, true) THEN state END AS state, entered_at
            FROM runs WHERE customer_id = ANY(?::text[]) AND status <> 'active'),
        runs_by AS (
          SELECT customer_id, json_agg(json_build_array(run_id, journey, config_version, state, trunc(extract(epoch FROM entered_at) * 1000)::float8, status) ORDER BY entered_at, run_id) AS list
@@ -488,6 +501,9 @@ export async function loadBatch(
         options.claimQueued === true,
         ids,
         ids,
+        options.goalJourneys === undefined,
+        [...(options.goalJourneys ?? [])],
+        at,
         ids,
         new Date(at),
         windows.budgets.map((b) => b.channel),
@@ -556,7 +572,8 @@ export async function loadBatch(
 
 /**
  * What an ended run is to a batch: its status, for re-entry (canEnter) and goal listening (listensForGoal, false
- * for every ended status but `completed`, which keeps its state because its goal window may still be open).
+ * for every ended status but `completed`, which keeps its state while its goal window may still be open; a
+ * completed run of a journey without a goal, or past its deadline, listens to nothing and gets this stub).
  * The state itself stays in the database: most of a customer's runs are ended ones, and nothing steps them.
  */
 function endedState(runId: string, status: RunStatus): RunState {

@@ -15,7 +15,7 @@ import { eventReaches } from '../../core/journey-step.js';
 import type { Clock } from '../clock.js';
 import type { Store } from '../store/open-store.js';
 import type { Knex } from 'knex';
-import { isMember, ledgerWindows, loadBatch, testExpr, type CustomerData, type OfferedEvent } from './customer-data.js';
+import { goalJourneys, isMember, ledgerWindows, loadBatch, testExpr, type CustomerData, type OfferedEvent } from './customer-data.js';
 import { HistoryCache, knownHistories, needsKey, type HistoryUpdate } from './history-cache.js';
 import { historyNeeds } from './history-needs.js';
 import type { ProjectLoader } from './projects.js';
@@ -159,7 +159,7 @@ export async function offerBatch(
   const needs = historyNeeds(loaded.values());
   const key = needsKey(needs);
   const known = knownHistories(a.cache, { key, needs, now }, ids, a.inserted && { revs: a.inserted, events: byCustomer });
-  const read = await loadBatch(trx, ledgerWindows(loaded.values()), needs, ids, now, { claimQueued: true, ...known });
+  const read = await loadBatch(trx, ledgerWindows(loaded.values()), needs, ids, now, { claimQueued: true, goalJourneys: goalJourneys(loaded.values()), ...known });
   for (const e of read.claimed) add(e);
   const missing = new Set<string>();
   for (const list of read.runs.values()) for (const run of list) if (!loaded.has(run.configVersion)) missing.add(run.configVersion);
