@@ -53,7 +53,7 @@ export function historyRevisions(stored: string): string {
 /**
  * The FROM item that unpacks `param` (eventsJson's text) into rows (c, i, t, s, p): customer id, id, type, ts
  * and props. One jsonb parameter instead of five arrays: the props arrive as jsonb values, not as text each
- * cast on its own, and nothing is escaped twice; a 500-event insert took 3.0 ms on PostgreSQL against 4.2 ms
+ * cast on its own, and nothing is escaped twice; a 500-event insert alone (psql) took 3.0 ms on PostgreSQL against 4.2 ms
  * through unnest() of five arrays (bind included), and its text is built in half the time.
  */
 export function eventRows(param: string): string {
