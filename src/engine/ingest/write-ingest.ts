@@ -73,10 +73,10 @@ export function eventsJson(events: readonly ValidEvent[]): string {
 /** Per input in order, whether the INSERT … RETURNING customer_id, id stored it. */
 export function eventOutcomes(events: readonly ValidEvent[], returned: readonly { customer_id: string; id: string }[]): EventOutcome[] {
   const fresh = new Set<string>();
-  for (const row of returned) fresh.add(keyOf(row.customer_id, row.id));
+  for (const row of returned) fresh.add(eventKey(row.customer_id, row.id));
   // A key inserted by this statement counts once: its first occurrence in the batch is the inserted one.
   return events.map((event) => {
-    const key = keyOf(event.customerId, event.id);
+    const key = eventKey(event.customerId, event.id);
     const inserted = fresh.delete(key);
     return { event, inserted };
   });
@@ -113,6 +113,7 @@ export async function upsertCustomers(db: Queryable, customers: readonly ValidCu
   return ids.map((id) => ({ id, created: created.get(id) === true }));
 }
 
-function keyOf(customerId: string, id: string): string {
+/** One key per (customer, event id): NUL cannot occur in either (validate-input.ts). */
+export function eventKey(customerId: string, id: string): string {
   return `${customerId}\u0000${id}`;
 }

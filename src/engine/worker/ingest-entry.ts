@@ -8,7 +8,7 @@
 // events still queued are claimed and offered with the new ones (offerBatch), so order per customer holds.
 import type { Knex } from 'knex';
 import type { Clock } from '../clock.js';
-import { eventOutcomes, eventRows, eventsJson, historyRevisions, insertEvents, type EventOutcome } from '../ingest/write-ingest.js';
+import { eventKey, eventOutcomes, eventRows, eventsJson, historyRevisions, insertEvents, type EventOutcome } from '../ingest/write-ingest.js';
 import type { ValidEvent } from '../ingest/validate-input.js';
 import type { Store } from '../store/open-store.js';
 import { historyCacheOf, offerBatch, withLoadedVersions, type ActiveProject, type ProcessEventsResult } from './process-events.js';
@@ -137,7 +137,7 @@ function firstOfEachId(events: readonly ValidEvent[]): ValidEvent[] {
   const seen = new Set<string>();
   const out: ValidEvent[] = [];
   for (const e of events) {
-    const key = `${e.customerId}\u0000${e.id}`;
+    const key = eventKey(e.customerId, e.id);
     if (seen.has(key)) continue;
     seen.add(key);
     out.push(e);
