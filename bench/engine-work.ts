@@ -14,6 +14,7 @@ import {
   buildServer,
   collectConfigFiles,
   ingestWithEntry,
+  type EntryPhases,
   manualClock,
   processEvents,
   refitModels,
@@ -188,7 +189,14 @@ export interface EntryWorkload {
  * The time runs from the first POST until the queue is empty. Baseline: a plain batched INSERT of the same
  * rows in this run.
  */
-export async function benchIngestWithEntry(store: OpenedStore, project: Project, workload: EntryWorkload, batch: number, drainers: number, atIngest: boolean): Promise<{ plainSec: number; entrySec: number; runs: number; outbox: number }> {
+export async function benchIngestWithEntry(
+  store: OpenedStore,
+  project: Project,
+  workload: EntryWorkload,
+  batch: number,
+  drainers: number,
+  atIngest: boolean,
+): Promise<{ plainSec: number; entrySec: number; runs: number; outbox: number; batches: number; phases?: EntryPhases }> {
   const { events } = workload;
   const clock = manualClock(workload.at ?? '2024-01-02T12:00:00Z');
   await resetTables(store);
@@ -210,7 +218,12 @@ export async function benchIngestWithEntry(store: OpenedStore, project: Project,
   await store.db.raw('TRUNCATE events');
 
   const projects = storeProjectLoader(store);
-  const storeEvents = atIngest ? async (evs: Parameters<typeof ingestWithEntry>[1], at: number) => (await ingestWithEntry({ store, projects, clock }, evs, at)).outcomes : undefined;
+  // Seconds per phase over every entry transaction (the engine's herald_ingest_entry_phase_seconds).
+  const phases: EntryPhases = { insert: 0, read: 0, step: 0, write: 0, commit: 0 };
+  const add = (seconds: EntryPhases) => {
+    for (const k of Object.keys(phases) as (keyof EntryPhases)[]) phases[k] += seconds[k];
+  };
+  const storeEvents = atIngest ? async (evs: Parameters<typeof ingestWithEntry>[1], at: number) => (await ingestWithEntry({ store, projects, clock, phases: add }, evs, at)).outcomes : undefined;
   const app = await buildServer({ store, token: TOKEN, clock, logLevel: 'silent', dataModel: () => project.model, storeEvents });
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
   const bodies = slices(events).map((b) => JSON.stringify({ events: b }));
@@ -244,7 +257,14 @@ export async function benchIngestWithEntry(store: OpenedStore, project: Project,
   const count = async (sql: string) => Number((await store.db.raw(sql)).rows[0].n);
   const left = await count('SELECT count(*)::int AS n FROM events WHERE processed_at IS NULL');
   if (left !== 0) throw new Error(`${left} events left unprocessed`);
-  return { plainSec, entrySec, runs: await count('SELECT count(*)::int AS n FROM runs'), outbox: await count('SELECT count(*)::int AS n FROM outbox') };
+  return {
+    plainSec,
+    entrySec,
+    runs: await count('SELECT count(*)::int AS n FROM runs'),
+    outbox: await count('SELECT count(*)::int AS n FROM outbox'),
+    batches: bodies.length,
+    phases: atIngest ? phases : undefined,
+  };
 }
 
 /**

@@ -10,8 +10,10 @@ const files = readdirSync(dir)
   .filter((f) => f.endsWith('.bench.ts'))
   .filter((f) => only.length === 0 || only.some((o) => f.includes(o)))
   .sort();
+// A bench that runs parts of itself in child processes (engine.bench.ts, a backend each) sets
+// HERALD_BENCH_CHILD for them: the header was printed once, by the parent.
 for (const file of files) {
-  console.log(`\n== ${file}`);
+  if (!process.env.HERALD_BENCH_CHILD) console.log(`\n== ${file}`);
   const mod = (await import(pathToFileURL(path.join(dir, file)).href)) as { run(): Promise<void> };
   await mod.run();
 }

@@ -9,7 +9,7 @@ import { buildServer, type CommittedEvent, type EngineServer } from './http/buil
 import { createMetrics } from './http/metrics.js';
 import type { Store } from './store/open-store.js';
 import { startWorker, type Worker, type WorkerOptions } from './worker/worker.js';
-import { ingestWithEntry } from './worker/ingest-entry.js';
+import { ingestWithEntry, type EntryPhases } from './worker/ingest-entry.js';
 import { storeProjectLoader } from './worker/projects.js';
 import { insertEvents, type EventOutcome } from './ingest/write-ingest.js';
 import type { ValidEvent } from './ingest/validate-input.js';
@@ -79,11 +79,14 @@ export async function startEngine(options: EngineOptions): Promise<RunningEngine
       : undefined;
   const clock = options.clock ?? systemClock;
   const projects = options.worker?.projects ?? storeProjectLoader(options.store);
+  const observePhases = (seconds: EntryPhases) => {
+    for (const [phase, sec] of Object.entries(seconds)) metrics.entryPhaseSeconds.observe({ phase }, sec);
+  };
   const storeEvents =
     options.worker && (options.entryAtIngest ?? true)
       ? async (events: readonly ValidEvent[], receivedAt: number): Promise<EventOutcome[]> => {
           try {
-            return (await ingestWithEntry({ store: options.store, projects, clock }, events, receivedAt)).outcomes;
+            return (await ingestWithEntry({ store: options.store, projects, clock, phases: observePhases }, events, receivedAt)).outcomes;
           } catch (error) {
             if (isConnectionError(error)) throw error;
             // Nothing of the failed transaction stayed; stored queued, the batch gets the worker's retries.

@@ -1,7 +1,7 @@
 // How much work is waiting, read from the rows the worker claims: `herald status` and the /metrics gauges
 // (read at scrape time, so every replica reports the shared database's truth rather than its own view).
 // Three queries, each served by the partial index of the queue it reads (runs_due, outbox_due and
-// outbox_in_flight, events_unprocessed); only `activeRuns` and the failed/ambiguous outbox counts scan their
+// outbox_in_flight, events_queue); only `activeRuns` and the failed/ambiguous outbox counts scan their
 // table, since no index covers those statuses (a partial index per status would make them index-only).
 import type { Knex } from 'knex';
 

@@ -67,13 +67,22 @@ for (const name of backendNames()) {
   describe(`entry at ingest on ${name}`, () => {
     const backend = useBackend(name);
 
-    it('answers a POST with the entries committed: runs, outbox and ledger rows before any worker round, events stored processed, a repeat entering nothing', async () => {
+    /**
+     * A clean store with the demo campaigns active, an engine on it at 10:00 UTC (11:00 in Berlin: outside
+     * quiet hours), and the first `customers` treated ids posted as customers.
+     */
+    async function started(customers: number): Promise<{ store: OpenedStore; clock: ReturnType<typeof manualClock>; e: RunningEngine }> {
       const store = await backend.clean();
-      const clock = manualClock('2024-03-04T10:00:00Z'); // 11:00 in Berlin: outside quiet hours
+      const clock = manualClock('2024-03-04T10:00:00Z');
       await applyConfig(store, collectConfigFiles(project), { who: 'test', project, clock });
       const e = await engine(store, clock);
+      expect((await post(e, '/v1/customers', { customers: treated.slice(0, customers).map(customer) })).status).toBe(200);
+      return { store, clock, e };
+    }
+
+    it('answers a POST with the entries committed: runs, outbox and ledger rows before any worker round, events stored processed, a repeat entering nothing', async () => {
+      const { store, clock, e } = await started(2);
       const [a, b] = treated;
-      expect((await post(e, '/v1/customers', { customers: [customer(a), customer(b)] })).status).toBe(200);
       const res = await post(e, '/v1/events', { events: [signup(a, clock.now()), signup(b, clock.now())] });
       expect(res).toMatchObject({ status: 200, body: { inserted: 2, duplicates: 0 } });
       expect(await rows(store, `SELECT customer_id, journey, status FROM runs ORDER BY customer_id`)).toEqual([
@@ -94,13 +103,30 @@ for (const name of backendNames()) {
       expect(await rows(store, `SELECT count(*)::int AS n FROM runs`)).toEqual([{ n: 2 }]);
     });
 
+    it("reports on /metrics where each batch's entry transaction spent its time, one observation per phase and committed batch", async () => {
+      const { clock, e } = await started(2);
+      const [a, b] = treated;
+      const t0 = performance.now();
+      expect((await post(e, '/v1/events', { events: [signup(a, clock.now())] })).status).toBe(200);
+      expect((await post(e, '/v1/events', { events: [signup(b, clock.now())] })).status).toBe(200);
+      // A batch of repeats stores nothing and offers nothing: its transaction is still measured.
+      expect(await post(e, '/v1/events', { events: [signup(a, clock.now())] })).toMatchObject({ status: 200, body: { duplicates: 1 } });
+      const wallSec = (performance.now() - t0) / 1000;
+      const text = await (await fetch(`${e.url}/metrics`)).text();
+      const value = (series: string) => Number(new RegExp(`^herald_ingest_entry_phase_seconds_${series} (\\S+)$`, 'm').exec(text)?.[1]);
+      const phases = ['insert', 'read', 'step', 'write', 'commit'];
+      for (const phase of phases) expect(value(`count{phase="${phase}"}`), phase).toBe(3);
+      const sums = phases.map((phase) => value(`sum{phase="${phase}"}`));
+      for (const [i, sec] of sums.entries()) expect(sec, phases[i]).toBeGreaterThanOrEqual(0);
+      // Two batches did every part; the repeat had no read or steps.
+      for (const phase of ['insert', 'read', 'step', 'commit']) expect(value(`sum{phase="${phase}"}`), phase).toBeGreaterThan(0);
+      const total = sums.reduce((x, y) => x + y, 0);
+      expect(total).toBeLessThan(wallSec);
+    });
+
     it('leaves a run an event cannot move unwritten: a view keeps the welcome run as it was, a purchase (its goal) converts it', async () => {
-      const store = await backend.clean();
-      const clock = manualClock('2024-03-04T10:00:00Z');
-      await applyConfig(store, collectConfigFiles(project), { who: 'test', project, clock });
-      const e = await engine(store, clock);
+      const { store, clock, e } = await started(1);
       const [a] = treated;
-      await post(e, '/v1/customers', { customers: [customer(a)] });
       await post(e, '/v1/events', { events: [signup(a, clock.now())] });
       const run = `SELECT status, state, updated_at FROM runs WHERE customer_id = ? AND journey = 'welcome'`;
       const [entered] = await rows(store, run, [a]);
@@ -117,12 +143,8 @@ for (const name of backendNames()) {
     });
 
     it("claims the customer's events still queued and offers them first, in time order", async () => {
-      const store = await backend.clean();
-      const clock = manualClock('2024-03-04T10:00:00Z');
-      await applyConfig(store, collectConfigFiles(project), { who: 'test', project, clock });
-      const e = await engine(store, clock);
+      const { store, clock, e } = await started(2);
       const [a, other] = treated;
-      await post(e, '/v1/customers', { customers: [customer(a), customer(other)] });
       // Queued the way a batch whose entry failed is stored: the signup waits for the worker.
       await insertEvents(store.db, [{ customerId: a, id: 'signup-a', type: 'signup', ts: clock.now(), props: {} }, { customerId: other, id: 'signup-o', type: 'signup', ts: clock.now(), props: {} }], clock.now());
       clock.advance(60_000);
@@ -157,6 +179,9 @@ for (const name of backendNames()) {
           { customer_id: c, config_version: first.version },
         ].sort((x, y) => x.customer_id.localeCompare(y.customer_id)),
       );
+      // The batches that found another version active ran again: each batch is still measured once.
+      const metrics = await (await fetch(`${e.url}/metrics`)).text();
+      expect(metrics).toMatch(/^herald_ingest_entry_phase_seconds_count\{phase="insert"\} 3$/m);
     });
 
     it('queues events while no configuration is active; the worker enters them once one is', async () => {
@@ -196,12 +221,8 @@ for (const name of backendNames()) {
     });
 
     it('tells the stored events of a batch from the repeats: within the batch and against earlier batches', async () => {
-      const store = await backend.clean();
-      const clock = manualClock('2024-03-04T10:00:00Z');
-      await applyConfig(store, collectConfigFiles(project), { who: 'test', project, clock });
-      const e = await engine(store, clock);
+      const { store, clock, e } = await started(2);
       const [a, b] = treated;
-      await post(e, '/v1/customers', { customers: [customer(a), customer(b)] });
       expect(await post(e, '/v1/events', { events: [signup(a, clock.now())] })).toMatchObject({ status: 200, body: { inserted: 1, duplicates: 0 } });
       const view = (c: string, id: string) => ({ id, customer_id: c, type: 'product_view', ts: new Date(clock.now()).toISOString(), props: { product_id: 'P0001', price: 10 } });
       // a's signup again, b's signup twice and one view of a: two stored, two repeats, in the answer's order.

@@ -13,6 +13,8 @@ export interface EngineMetrics {
   eventsDuplicate: Counter;
   ingestRejected: Counter<'code'>;
   customersUpserted: Counter<'result'>;
+  /** Seconds per part of an at-ingest entry transaction (insert, read, step, write, commit), one observation per batch. */
+  entryPhaseSeconds: Histogram<'phase'>;
   /** Active runs whose timer is due and not yet claimed. */
   runsDue: Gauge;
   /** Runs in status active. */
@@ -73,6 +75,13 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Engin
     eventsDuplicate: new Counter({ name: 'herald_events_duplicate_total', help: 'Events accepted but not inserted: their id was already stored', registers }),
     ingestRejected: new Counter({ name: 'herald_ingest_rejected_total', help: 'Ingest requests refused, by error code', labelNames: ['code'], registers }),
     customersUpserted: new Counter({ name: 'herald_customers_upserted_total', help: 'Customers created or updated', labelNames: ['result'], registers }),
+    entryPhaseSeconds: new Histogram({
+      name: 'herald_ingest_entry_phase_seconds',
+      help: 'Seconds an at-ingest entry transaction spent per phase: insert (locks, events, revisions), read, step, write, commit (with BEGIN and retries)',
+      labelNames: ['phase'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers,
+    }),
     runsDue: queueGauge('herald_runs_due', 'Active runs whose timer is due and not claimed', [], (g, q) => g.set(q.dueRuns)),
     runsActive: queueGauge('herald_runs_active', 'Runs in status active', [], (g, q) => g.set(q.activeRuns)),
     outboxBacklog: queueGauge('herald_outbox_backlog', 'Outbox messages per status (sent excluded)', ['status'], (g, q) => {

@@ -20,6 +20,21 @@ export interface IngestEntryOptions {
   store: Store;
   projects: ProjectLoader;
   clock: Clock;
+  /** Told, once per committed batch, how long each part of its transaction took (the engine's /metrics). */
+  phases?: (seconds: EntryPhases) => void;
+}
+
+/**
+ * Where a batch's entry transaction spends its time, in seconds: the insert statement (locks, events,
+ * revisions), the read of its customers, the journey steps, the writes of runs, outbox and ledger rows, and
+ * the rest of the transaction (BEGIN, COMMIT). Request parsing and validation come before, outside.
+ */
+export interface EntryPhases {
+  insert: number;
+  read: number;
+  step: number;
+  write: number;
+  commit: number;
 }
 
 export interface IngestEntryResult {
@@ -69,12 +84,21 @@ class ActiveChanged extends Error {
 
 async function enterAtIngest(options: IngestEntryOptions, active: ActiveProject, events: readonly ValidEvent[], receivedAt: number): Promise<IngestEntryResult> {
   const cache = historyCacheOf(options.projects);
+  const timer = options.phases && new PhaseTimer();
   const { outcomes, offered } = await withLoadedVersions(options, active, async (trx, loaded) => {
+    timer?.start();
     const { outcomes, activeVersion, revs } = await insertLocked(trx, events, receivedAt);
+    timer?.lap('insert');
     if (activeVersion !== active.version) throw new ActiveChanged(active.version, activeVersion);
     const fresh = outcomes.filter((o) => o.inserted).map(({ event: e }) => ({ customerId: e.customerId, id: e.id, type: e.type, ts: e.ts, props: e.props }));
-    return { outcomes, offered: fresh.length ? await offerBatch(trx, { active, loaded, now: receivedAt, cache, inserted: revs }, fresh) : undefined };
+    const offered = fresh.length ? await offerBatch(trx, { active, loaded, now: receivedAt, cache, inserted: revs, lap: timer && ((phase) => timer.lap(phase)) }, fresh) : undefined;
+    timer?.lap('write');
+    return { outcomes, offered };
   });
+  if (timer) {
+    timer.lap('commit');
+    options.phases!(timer.seconds);
+  }
   if (!offered) return { outcomes, entry: { events: 0, entered: 0, sends: 0 } };
   cache.keep(offered.history.key, offered.history.updates);
   return { outcomes, entry: { events: offered.events, entered: offered.entered, sends: offered.sends } };
@@ -130,6 +154,33 @@ async function insertLocked(trx: Knex.Transaction, events: readonly ValidEvent[]
   const storedAll = Number(last?.n) === unique.length;
   const outcomes = eventOutcomes(events, storedAll ? unique.map((e) => ({ customer_id: e.customerId, id: e.id })) : stored);
   return { outcomes, activeVersion: last?.active ?? null, revs };
+}
+
+/**
+ * Splits a batch's transaction into its phases, the final attempt's laps each in its own; everything else
+ * (BEGIN, COMMIT, and an attempt withLoadedVersions rolled back and ran again) is charged to commit, so the
+ * phases add up to the whole transaction.
+ */
+class PhaseTimer {
+  readonly seconds: EntryPhases = { insert: 0, read: 0, step: 0, write: 0, commit: 0 };
+  private last = process.hrtime.bigint();
+
+  /** The body of an attempt begins: what an earlier attempt spent becomes overhead. */
+  start(): void {
+    let carried = 0;
+    for (const k of Object.keys(this.seconds) as (keyof EntryPhases)[]) {
+      carried += this.seconds[k];
+      this.seconds[k] = 0;
+    }
+    this.seconds.commit = carried;
+    this.lap('commit');
+  }
+
+  lap(phase: keyof EntryPhases): void {
+    const now = process.hrtime.bigint();
+    this.seconds[phase] += Number(now - this.last) / 1e9;
+    this.last = now;
+  }
 }
 
 /** The batch without later repeats of a (customer, id) pair: NOT EXISTS does not see the statement's own rows. */

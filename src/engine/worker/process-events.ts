@@ -139,11 +139,11 @@ export async function processEvents(options: ProcessEventsOptions): Promise<Proc
  * `offered` itself (at-ingest entry), which raised their customers' revisions by one, and these are the
  * revisions it read back, final until commit; when they show every customer's history held or its own, the
  * read leaves the history out altogether. The caller keeps the returned histories in `cache` once the
- * transaction has committed.
+ * transaction has committed. `lap` is told when the read and the steps are done (ingest-entry.ts's phases).
  */
 export async function offerBatch(
   trx: Knex.Transaction,
-  a: { active: ActiveProject; loaded: ReadonlyMap<string, Project>; now: number; cache: HistoryCache; inserted?: ReadonlyMap<string, number> },
+  a: { active: ActiveProject; loaded: ReadonlyMap<string, Project>; now: number; cache: HistoryCache; inserted?: ReadonlyMap<string, number>; lap?: (phase: 'read' | 'step') => void },
   offered: readonly OfferedEvent[],
 ): Promise<OfferedBatch> {
   const { active, loaded, now } = a;
@@ -160,6 +160,7 @@ export async function offerBatch(
   const key = needsKey(needs);
   const known = knownHistories(a.cache, { key, needs, now }, ids, a.inserted && { revs: a.inserted, events: byCustomer });
   const read = await loadBatch(trx, ledgerWindows(loaded.values()), needs, ids, now, { claimQueued: true, goalJourneys: goalJourneys(loaded.values()), ...known });
+  a.lap?.('read');
   for (const e of read.claimed) add(e);
   const missing = new Set<string>();
   for (const list of read.runs.values()) for (const run of list) if (!loaded.has(run.configVersion)) missing.add(run.configVersion);
@@ -181,6 +182,7 @@ export async function offerBatch(
     }
     result.events += events.length;
   }
+  a.lap?.('step');
   await batch.writes.flush(trx);
   const updates: HistoryUpdate[] = [];
   for (const id of ids) {
