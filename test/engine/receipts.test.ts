@@ -17,6 +17,7 @@ import type { OpenedStore } from '../../src/engine/store/index.js';
 import { startWorker, storeProjectLoader } from '../../src/engine/worker/index.js';
 import { processReceipts } from '../../src/engine/worker/process-receipts.js';
 import { backendNames, count, rows, useBackend } from './support/backends.js';
+import { makeProject } from '../support/project-fixture.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -235,3 +236,61 @@ describe.each(backendNames())('receipts on %s', (name) => {
     await worker.stop();
   });
 });
+
+// A step a receipt triggers evaluates at the receipt's own time, which can lie well before the worker's
+// clock: the history it reads has to reach back from there, not from now (process-receipts.ts reads it as
+// of the batch's earliest receipt).
+const FOLLOW = `apiVersion: herald/v1
+kind: Journey
+metadata: { name: follow }
+spec:
+  entry: { event: signup }
+  class: marketing
+  steps:
+    - id: hello
+      send: { channel: email, template: hello }
+    - id: wait-open
+      wait: { for: { message: hello, status: opened }, timeout: 2d }
+      on_timeout: done
+      on_event: browsed
+    - id: browsed
+      if: "count(product_view, within: 1h) >= 1"
+      send: { channel: email, template: hello }
+    - id: done
+      exit: true
+`;
+
+describe.each(backendNames())('a receipt step reading the history, on %s', (name) => {
+  const backend = useBackend(name);
+
+  it('counts the events within its window before the receipt, though they are older than the window before now', async () => {
+    const loadedFollow = loadProject([makeProject({ 'follow.yaml': FOLLOW })]);
+    if (!loadedFollow.project) throw new Error(JSON.stringify(loadedFollow.diagnostics));
+    const follow = loadedFollow.project;
+    const store = await backend.clean();
+    const clock = manualClock('2024-03-04T10:00:00Z');
+    const t0 = clock.now();
+    await applyConfig(store, collectConfigFiles(follow), { who: 'test', project: follow, clock });
+    await upsertCustomers(store.db, [{ id: 'c1', attributes: { email: 'c1@example.com', email_opt_in: true, first_name: 'Ada', timezone: 'Europe/Berlin' } }], t0);
+    const projects = storeProjectLoader(store);
+    const worker = startWorker({ store, projects, clock, providers: () => okProvider });
+    try {
+      await insertEvents(store.db, [{ customerId: 'c1', id: 'signup', type: 'signup', ts: t0, props: {} }], t0);
+      await worker.tick();
+      const [hello] = await rows<{ id: string }>(store, `SELECT id FROM outbox`);
+      await insertEvents(store.db, [{ customerId: 'c1', id: 'view', type: 'product_view', ts: t0 + 10 * 60_000, props: { product_id: 'P1', price: 5 } }], t0 + 10 * 60_000);
+      await insertReceipt(store, hello.id, 'opened', t0 + 30 * 60_000);
+      // The worker gets to it 50 minutes after the open: the view is 70 minutes old by then, 20 at the open.
+      clock.set(t0 + 80 * 60_000);
+      expect(await processReceipts({ store, projects, clock })).toMatchObject({ receipts: 1, applied: 1 });
+      expect(await rows(store, `SELECT step FROM outbox ORDER BY created_at, step`)).toEqual([{ step: 'hello' }, { step: 'browsed' }]);
+    } finally {
+      await worker.stop();
+    }
+  });
+});
+
+/** A receipt stored the way POST /v1/receipts stores one, for the worker to claim. */
+async function insertReceipt(store: OpenedStore, messageId: string, status: string, at: number): Promise<void> {
+  await store.db.raw(`INSERT INTO receipts (channel, provider_event_id, message_id, status, at, received_at) VALUES ('email', ?, ?, ?, ?, ?)`, [`r-${messageId}-${status}`, messageId, status, new Date(at), new Date(at)]);
+}

@@ -9,6 +9,7 @@ import type { MessageStatus } from '../../core/types.js';
 import type { Clock } from '../clock.js';
 import type { Store } from '../store/open-store.js';
 import { loadCustomer, type CustomerData } from './customer-data.js';
+import { historyNeeds } from './history-needs.js';
 import { preloadVersions, type ProjectLoader } from './projects.js';
 import { customerRuns, stepAndPersist, tryLockCustomer } from './runs.js';
 
@@ -68,7 +69,10 @@ export async function processReceipts(options: ProcessReceiptsOptions): Promise<
         [options.batchSize ?? 100],
       )
     ).rows as ReceiptRow[];
-    const customers = new Map<string, CustomerData | null>();
+    // Steps happen at each receipt's own time (never after now): histories are read as of the earliest, which
+    // holds every later instant's part too (historySource).
+    const since = Math.min(now, ...claimed.map((r) => new Date(r.at).getTime()));
+    const customers: BatchCustomers = { locked: new Map(), loaded: new Map(), since };
     for (const r of claimed) {
       const outcome = await applyReceipt(trx, options, r, now, customers);
       if (outcome === 'skipped') {
@@ -111,9 +115,20 @@ export async function processReceipts(options: ProcessReceiptsOptions): Promise<
   return result;
 }
 
+/**
+ * The customers a receipt batch has met: whether this transaction holds each one's lock, and each one's data
+ * as each run's version reads it (the part of the history that version's expressions and templates read).
+ */
+interface BatchCustomers {
+  locked: Map<string, boolean>;
+  loaded: Map<string, CustomerData>;
+  /** The instant the histories are read as of: no step of the batch evaluates before it. */
+  since: number;
+}
+
 type Outcome = 'skipped' | { kind: 'applied'; customerId: string; sends: number } | { kind: 'unknown'; customerId: string | null };
 
-async function applyReceipt(trx: Knex.Transaction, options: ProcessReceiptsOptions, r: ReceiptRow, now: number, customers: Map<string, CustomerData | null>): Promise<Outcome> {
+async function applyReceipt(trx: Knex.Transaction, options: ProcessReceiptsOptions, r: ReceiptRow, now: number, customers: BatchCustomers): Promise<Outcome> {
   const status = coreStatus(r.status);
   if (!r.message_id || !status) return { kind: 'unknown', customerId: r.customer_id };
   // The customer may have been unknown at ingest (receipt before the outbox row was visible): look again.
@@ -126,18 +141,18 @@ async function applyReceipt(trx: Knex.Transaction, options: ProcessReceiptsOptio
   ).rows as { customer_id: string; run_id: string | null }[];
   if (!msg.length || !msg[0].run_id) return { kind: 'unknown', customerId: msg[0]?.customer_id ?? r.customer_id };
   const { customer_id: customerId, run_id: runId } = msg[0];
-  let customer = customers.get(customerId);
-  if (customer === undefined) {
-    customer = (await tryLockCustomer(trx, customerId)) ? await loadCustomer(trx, customerId) : null;
-    customers.set(customerId, customer);
-  }
-  if (!customer) return 'skipped';
+  let locked = customers.locked.get(customerId);
+  if (locked === undefined) customers.locked.set(customerId, (locked = await tryLockCustomer(trx, customerId)));
+  if (!locked) return 'skipped';
   // Re-read every time: an earlier receipt in this batch may have stepped the same run.
   const run = (await customerRuns(trx, customerId)).find((x) => x.runId === runId);
   if (!run) return { kind: 'unknown', customerId };
   const project = await options.projects.version(run.configVersion);
   const journey = project.journeys.get(run.journey);
   if (!journey) return { kind: 'unknown', customerId };
+  const key = `${customerId}\u0000${run.configVersion}`;
+  let customer = customers.loaded.get(key);
+  if (!customer) customers.loaded.set(key, (customer = await loadCustomer(trx, customerId, { history: { needs: historyNeeds([project]), at: customers.since } })));
   // The time it happened, but never in the future of the engine's clock (provider clock skew).
   const at = Math.min(new Date(r.at).getTime(), now);
   const out = await stepAndPersist(trx, {
