@@ -27,7 +27,8 @@ export interface IngestEntryOptions {
 /**
  * Where a batch's entry transaction spends its time, in seconds: the insert statement (locks, events,
  * revisions), the read of its customers, the journey steps, the writes of runs, outbox and ledger rows, and
- * the rest of the transaction (BEGIN, COMMIT). Request parsing and validation come before, outside.
+ * the rest of the transaction (BEGIN, COMMIT, an attempt run again). Request parsing and validation come
+ * before, outside.
  */
 export interface EntryPhases {
   insert: number;
