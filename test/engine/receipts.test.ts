@@ -12,6 +12,7 @@ import { ENGINE_CODE } from '../../src/engine/codes.js';
 import { collectConfigFiles } from '../../src/engine/config-files.js';
 import { applyConfig } from '../../src/engine/config-versions.js';
 import { buildServer, type EngineServer } from '../../src/engine/http/build-server.js';
+import { insertReceipts } from '../../src/engine/http/receipts.js';
 import { insertEvents, upsertCustomers } from '../../src/engine/ingest/write-ingest.js';
 import type { OpenedStore } from '../../src/engine/store/index.js';
 import { startWorker, storeProjectLoader } from '../../src/engine/worker/index.js';
@@ -279,7 +280,7 @@ describe.each(backendNames())('a receipt step reading the history, on %s', (name
       await worker.tick();
       const [hello] = await rows<{ id: string }>(store, `SELECT id FROM outbox`);
       await insertEvents(store.db, [{ customerId: 'c1', id: 'view', type: 'product_view', ts: t0 + 10 * 60_000, props: { product_id: 'P1', price: 5 } }], t0 + 10 * 60_000);
-      await insertReceipt(store, hello.id, 'opened', t0 + 30 * 60_000);
+      await insertReceipts(store, 'email', [{ id: 'open-1', messageId: hello.id, status: 'opened', at: t0 + 30 * 60_000, payload: {} }], t0 + 30 * 60_000);
       // The worker gets to it 50 minutes after the open: the view is 70 minutes old by then, 20 at the open.
       clock.set(t0 + 80 * 60_000);
       expect(await processReceipts({ store, projects, clock })).toMatchObject({ receipts: 1, applied: 1 });
@@ -289,8 +290,3 @@ describe.each(backendNames())('a receipt step reading the history, on %s', (name
     }
   });
 });
-
-/** A receipt stored the way POST /v1/receipts stores one, for the worker to claim. */
-async function insertReceipt(store: OpenedStore, messageId: string, status: string, at: number): Promise<void> {
-  await store.db.raw(`INSERT INTO receipts (channel, provider_event_id, message_id, status, at, received_at) VALUES ('email', ?, ?, ?, ?, ?)`, [`r-${messageId}-${status}`, messageId, status, new Date(at), new Date(at)]);
-}
